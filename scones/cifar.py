@@ -1,0 +1,203 @@
+"""Reading the CIFAR-100 python archive safely, and choosing classes from it.
+
+The archive (``cifar-100-python.tar.gz``) holds three pickles written by
+Python 2: ``train``, ``test`` and ``meta``. Pickles can run code, so they are
+read with :class:`CifarUnpickler`, which resolves only the handful of globals a
+numpy array needs and refuses everything else, naming the archive member.
+Members are read straight from the compressed stream: nothing is extracted.
+"""
+
+from __future__ import annotations
+
+import pickle
+import tarfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Sequence
+
+import numpy as np
+
+from scones.images import CIFAR_ROW_BYTES
+
+MEMBERS = ("train", "test", "meta")
+ARCHIVE_DIR = "cifar-100-python"
+
+# Everything a CIFAR pickle may reference. numpy 2 renamed numpy.core to
+# numpy._core; users who re-pickled the data under numpy 2 get those names.
+_ALLOWED_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): np.core.multiarray._reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): np.core.multiarray._reconstruct,
+    ("numpy.core.multiarray", "scalar"): np.core.multiarray.scalar,
+    ("numpy._core.multiarray", "scalar"): np.core.multiarray.scalar,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    # Python 3 writes bytes as _codecs.encode(text, "latin1") under protocol 2.
+    ("_codecs", "encode"): __import__("_codecs").encode,
+}
+
+
+class CifarArchiveError(ValueError):
+    """The archive is not a usable CIFAR-100 python archive; the message says why and what to do."""
+
+
+class UnsafePickleError(CifarArchiveError):
+    """A pickle in the archive asked for a global outside the CIFAR allow-list."""
+
+
+class CifarUnpickler(pickle.Unpickler):
+    """An unpickler that only reconstructs numpy arrays and plain containers."""
+
+    def __init__(self, file: IO[bytes], *, member: str):
+        super().__init__(file, encoding="bytes")
+        self.member = member
+
+    def find_class(self, module: str, name: str):
+        try:
+            return _ALLOWED_GLOBALS[(module, name)]
+        except KeyError:
+            raise UnsafePickleError(
+                f"archive member {self.member!r} asks to load {module}.{name}, which a CIFAR-100 "
+                "pickle never needs; refusing to unpickle it. Use the official archive from "
+                "https://www.cs.toronto.edu/~kriz/cifar.html"
+            ) from None
+
+
+@dataclass(frozen=True)
+class CifarSplit:
+    """One split (train or test): rows of pixels, fine labels and original file names."""
+
+    data: np.ndarray  # (N, 3072) uint8, channel-planar rows
+    fine_labels: np.ndarray  # (N,) int64
+    filenames: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.filenames)
+
+
+@dataclass(frozen=True)
+class CifarArchive:
+    train: CifarSplit
+    test: CifarSplit
+    fine_label_names: tuple[str, ...]
+
+
+def _text(value) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _normalise_keys(obj: dict, member: str) -> dict:
+    if not isinstance(obj, dict):
+        raise CifarArchiveError(f"archive member {member!r} is a {type(obj).__name__}, not a dict")
+    return {_text(key): value for key, value in obj.items()}
+
+
+def _require(record: dict, key: str, member: str):
+    try:
+        return record[key]
+    except KeyError:
+        raise CifarArchiveError(
+            f"archive member {member!r} has no {key!r} entry (it has {sorted(record)}); "
+            "is this the CIFAR-100 python archive?"
+        ) from None
+
+
+def split_from_record(record: dict, member: str) -> CifarSplit:
+    """Check and convert one unpickled ``train``/``test`` dict into a :class:`CifarSplit`."""
+    record = _normalise_keys(record, member)
+    data = np.asarray(_require(record, "data", member))
+    labels = np.asarray(_require(record, "fine_labels", member), dtype=np.int64)
+    filenames = tuple(_text(name) for name in _require(record, "filenames", member))
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != CIFAR_ROW_BYTES:
+        raise CifarArchiveError(
+            f"archive member {member!r}: 'data' must be N x {CIFAR_ROW_BYTES} uint8, "
+            f"got {data.shape} {data.dtype}"
+        )
+    if not (len(data) == len(labels) == len(filenames)):
+        raise CifarArchiveError(
+            f"archive member {member!r}: {len(data)} rows, {len(labels)} labels and "
+            f"{len(filenames)} file names do not match"
+        )
+    return CifarSplit(data=data, fine_labels=labels, filenames=filenames)
+
+
+def unpickle(file: IO[bytes], *, member: str):
+    """Unpickle one archive member with the CIFAR allow-list."""
+    return CifarUnpickler(file, member=member).load()
+
+
+def read_archive(source: str | Path | IO[bytes], *, name: str | None = None) -> CifarArchive:
+    """Read ``train``, ``test`` and ``meta`` from a CIFAR-100 python ``.tar.gz`` without extracting.
+
+    ``source`` is a path or a binary file object; ``name`` is how errors refer
+    to it (defaults to the path).
+    """
+    label = name or str(source)
+    found: dict[str, object] = {}
+    try:
+        if isinstance(source, (str, Path)):
+            tar = tarfile.open(source, mode="r|*")
+        else:
+            tar = tarfile.open(fileobj=source, mode="r|*")
+        with tar:
+            for info in tar:
+                member = info.name.rsplit("/", 1)[-1]
+                if not info.isfile() or member not in MEMBERS:
+                    continue
+                found[member] = unpickle(tar.extractfile(info), member=info.name)
+    except UnsafePickleError as error:
+        raise UnsafePickleError(f"{label}: {error}") from None
+    except CifarArchiveError:
+        raise
+    except (tarfile.TarError, EOFError, zlib.error, OSError, pickle.UnpicklingError,
+            ValueError, TypeError) as error:
+        raise CifarArchiveError(
+            f"{label} is truncated or not a CIFAR-100 python archive ({type(error).__name__}: "
+            f"{error}); download it again or pass another --source"
+        ) from error
+    missing = [member for member in MEMBERS if member not in found]
+    if missing:
+        raise CifarArchiveError(
+            f"{label} has no {', '.join(f'{ARCHIVE_DIR}/{m}' for m in missing)}; "
+            "pass the CIFAR-100 *python* archive (cifar-100-python.tar.gz)"
+        )
+    meta = _normalise_keys(found["meta"], f"{ARCHIVE_DIR}/meta")
+    names = tuple(_text(n) for n in _require(meta, "fine_label_names", f"{ARCHIVE_DIR}/meta"))
+    return CifarArchive(
+        train=split_from_record(found["train"], f"{ARCHIVE_DIR}/train"),
+        test=split_from_record(found["test"], f"{ARCHIVE_DIR}/test"),
+        fine_label_names=names,
+    )
+
+
+def fine_label_ids(fine_label_names: Sequence[str], wanted: Sequence[str]) -> list[int]:
+    """Map class names to fine label ids, in the order given.
+
+    Unknown names are an error listing the valid ones; so is asking for a class twice.
+    """
+    if not wanted:
+        raise ValueError("choose at least one class, e.g. --classes bicycle,motorcycle")
+    index = {name: position for position, name in enumerate(fine_label_names)}
+    unknown = [name for name in wanted if name not in index]
+    if unknown:
+        raise ValueError(
+            f"unknown CIFAR-100 class name(s) {', '.join(map(repr, unknown))}; "
+            f"valid names are: {', '.join(sorted(index))}"
+        )
+    duplicates = sorted({name for name in wanted if list(wanted).count(name) > 1})
+    if duplicates:
+        raise ValueError(f"class name(s) given twice: {', '.join(duplicates)}")
+    return [index[name] for name in wanted]
+
+
+def select_rows(split: CifarSplit, label_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``split`` whose fine label is one of ``label_ids``.
+
+    Returns ``(rows, class_ids)``: CIFAR row indices in ascending order, and
+    each row's class id, 0.. in the order ``label_ids`` were given.
+    """
+    lookup = np.full(max(int(split.fine_labels.max(initial=0)), *label_ids) + 1, -1, dtype=np.int64)
+    lookup[np.asarray(label_ids, dtype=np.int64)] = np.arange(len(label_ids))
+    class_ids = lookup[split.fine_labels]
+    rows = np.flatnonzero(class_ids >= 0)
+    return rows, class_ids[rows]

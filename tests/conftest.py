@@ -1,0 +1,41 @@
+"""Shared fixtures: a real S3 over HTTP for every test that stores anything.
+
+LocalStack is used when one answers on localhost:4566 (start it with
+``docker compose up -d``); otherwise an embedded S3 server is started on
+127.0.0.1 for the session. Each test gets a bucket of its own.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+import pytest
+
+from scones.backends.local.s3_service import EmbeddedS3, localstack_is_healthy, localstack_url
+from scones.storage import Storage, s3_client
+
+_bucket_numbers = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint_url():
+    """The URL of the S3 server the tests use (LocalStack if running, else embedded)."""
+    candidate = localstack_url(os.environ)
+    if localstack_is_healthy(candidate):
+        yield candidate
+        return
+    with EmbeddedS3() as server:
+        yield server.url
+
+
+@pytest.fixture
+def storage(s3_endpoint_url):
+    return Storage(s3_client(s3_endpoint_url))
+
+
+@pytest.fixture
+def bucket(storage):
+    name = f"scones-test-{os.getpid()}-{next(_bucket_numbers)}"
+    storage.ensure_bucket(name)
+    return name
