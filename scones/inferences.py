@@ -1,0 +1,65 @@
+"""Inferences: the endpoint's list of class probabilities, and the confidence threshold.
+
+The filter Lambda and the monitoring report make the same decision ("does the
+top confidence meet the threshold?"), so it lives here once. Standard library
+only: this module ships inside the Lambda zip.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Sequence
+
+DEFAULT_THRESHOLD = 0.93
+
+
+class InferenceFormatError(ValueError):
+    """Not a list of class probabilities."""
+
+
+def parse_inferences(value) -> list[float]:
+    """Accept the endpoint's response as a JSON string, bytes or a list; return the probabilities.
+
+    Users' state machines pass inferences either decoded or still as the
+    endpoint's JSON text, so both are accepted.
+    """
+    if isinstance(value, (bytes, bytearray)):
+        value = value.decode("utf-8")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise InferenceFormatError(
+                f"inferences must be a JSON list of probabilities, got {value[:80]!r}"
+            ) from None
+    if not isinstance(value, list) or not value:
+        raise InferenceFormatError(f"inferences must be a non-empty list of probabilities, got {value!r}")
+    probabilities = []
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item):
+            raise InferenceFormatError(f"inferences must be finite numbers, got {item!r}")
+        probabilities.append(float(item))
+    return probabilities
+
+
+def check_threshold(threshold) -> float:
+    """A threshold is a number in [0, 1]; anything else is refused with that range."""
+    try:
+        value = float(threshold)
+    except (TypeError, ValueError):
+        raise ValueError(f"THRESHOLD must be a number between 0 and 1, got {threshold!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"THRESHOLD must be between 0 and 1, got {threshold!r}")
+    return value
+
+
+def top_class(probabilities: Sequence[float]) -> tuple[int, float]:
+    """The predicted class id and its confidence (the first one on a tie)."""
+    best = max(range(len(probabilities)), key=probabilities.__getitem__)
+    return best, probabilities[best]
+
+
+def meets_threshold(probabilities: Sequence[float], threshold: float = DEFAULT_THRESHOLD) -> bool:
+    """True when the top confidence is at least ``threshold`` (the course's rule)."""
+    return top_class(probabilities)[1] >= threshold
