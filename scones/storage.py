@@ -191,12 +191,14 @@ class Storage:
                 count += len(batch)
         return count
 
-    def put_many(self, objects: Mapping[str, bytes], *, content_type: str | None = None) -> None:
+    def put_many(self, objects: Mapping[str, bytes], *,
+                 content_types: Mapping[str, str] | None = None) -> None:
         """Upload many objects concurrently (boto3 clients are thread-safe)."""
         if not objects:
             return
+        types = content_types or {}
         with ThreadPoolExecutor(self.concurrency) as pool:
-            list(pool.map(lambda item: self.put(item[0], item[1], content_type=content_type),
+            list(pool.map(lambda item: self.put(item[0], item[1], content_type=types.get(item[0])),
                           objects.items()))
 
     def get_many(self, uris: Iterable[str]) -> list[bytes]:

@@ -14,7 +14,9 @@ Order of choice, first match wins:
 from __future__ import annotations
 
 import json
-import logging
+import subprocess
+import sys
+import tempfile
 import threading
 import urllib.error
 import urllib.request
@@ -99,28 +101,52 @@ def scones_up_is_running(url: str) -> bool:
 
 
 class EmbeddedS3:
-    """moto's S3 server in a daemon thread, bound to loopback only."""
+    """An S3 server in a child process (see :mod:`.s3_server`), bound to loopback.
+
+    A separate process gives client and server a core each instead of one
+    shared GIL; the child exits when this process closes its stdin or dies.
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
-        from moto.server import ThreadedMotoServer
-
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self.host, self.port = host, port
+        self._process: subprocess.Popen | None = None
         self._lock = threading.Lock()
         self.url: str | None = None
 
     def start(self) -> str:
         with self._lock:
             if self.url is None:
-                self._server.start()
-                host, port = self._server.get_host_and_port()
-                self.url = f"http://{host}:{port}"
+                self.url = self._spawn()
         return self.url
+
+    def _spawn(self) -> str:
+        errors = tempfile.TemporaryFile()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "scones.backends.local.s3_server", "--host", self.host,
+             "--port", str(self.port)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
+        )
+        first_line = process.stdout.readline().decode().strip()
+        if not first_line.startswith("listening "):
+            process.kill()
+            process.wait()
+            errors.seek(0)
+            detail = errors.read().decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            raise RuntimeError(f"the embedded S3 server did not start on {self.host}:{self.port}: {detail[0]}")
+        self._process = process
+        return first_line.split(" ", 1)[1]
 
     def stop(self) -> None:
         with self._lock:
-            if self.url is not None:
-                self._server.stop()
+            if self._process is not None:
+                self._process.stdin.close()
+                try:
+                    self._process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+                    self._process.wait()
+                self._process.stdout.close()
+                self._process = None
                 self.url = None
 
     def __enter__(self) -> "EmbeddedS3":

@@ -1,0 +1,5 @@
+"""``python -m scones``: the same as the ``scones`` command."""
+
+from scones.cli import main
+
+main()

@@ -1,0 +1,166 @@
+"""The ``scones`` command line.
+
+``scones run`` is the whole workflow; every step also has a command of its
+own. Each command takes ``--backend`` (``local`` by default). Messages go to
+stderr, results to stdout, and a failure exits non-zero with a one-line
+reason that says what to do.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from scones import __version__
+from scones.backend import BACKENDS, get_backend
+from scones.cifar import CifarArchiveError, read_archive
+from scones.download import CIFAR100_URL, SourceError, resolve_source
+from scones.staging import DEFAULT_CLASSES, plan_stage, upload_plan
+from scones.storage import StorageError
+
+console = Console(stderr=True, highlight=False)
+
+DEFAULT_BUCKET = "scones-unlimited"
+
+# Errors whose message is the whole story: shown without a traceback.
+USER_ERRORS = (CifarArchiveError, SourceError, StorageError, ValueError)
+
+
+def split_names(value: str) -> list[str]:
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+def backend_options(command):
+    """``--backend``, ``--endpoint-url`` and ``--region``, shared by every command."""
+    options = [
+        click.option("--backend", "backend_name", type=click.Choice(sorted(BACKENDS)), default="local",
+                     envvar="SCONES_BACKEND", show_default=True, help="Where the workflow runs."),
+        click.option("--endpoint-url", default=None, metavar="URL",
+                     help="S3 endpoint for the local backend (default: LocalStack if it runs, "
+                          "else `scones up`, else an embedded server)."),
+        click.option("--region", default="us-east-1", show_default=True, envvar="AWS_DEFAULT_REGION"),
+    ]
+    return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
+
+
+def open_backend(backend_name: str, endpoint_url: str | None, region: str):
+    settings = {"region": region}
+    if endpoint_url:
+        settings["endpoint_url"] = endpoint_url
+    backend = get_backend(backend_name, **settings)
+    for line in backend.describe():
+        console.print(f"[bold]{backend.name}[/]: {line}")
+    return backend
+
+
+def fetch_archive(source: str | None) -> str:
+    """Resolve ``--source`` to a local archive, with a download progress bar."""
+    with Progress(TextColumn("downloading {task.description}"), BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(source or CIFAR100_URL, total=None)
+        path = resolve_source(source, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    console.print(f"archive: {path}")
+    return str(path)
+
+
+def run_stage(backend, source: str | None, bucket: str, classes: list[str]):
+    archive = fetch_archive(source)
+    with console.status("reading the archive and writing PNGs…"):
+        plan = plan_stage(read_archive(archive), classes)
+    with Progress(TextColumn("uploading"), BarColumn(), MofNCompleteColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("upload", total=len(plan.images) + len(plan.listings))
+        report = upload_plan(plan, backend.storage, bucket, on_progress=lambda n: bar.advance(task, n))
+    for split, counts in plan.counts.items():
+        shown = ", ".join(f"{count} {name}" for name, count in counts.items())
+        console.print(f"{split}: {shown}")
+    click.echo(report.summary())
+    return report
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="scones")
+def cli():
+    """Scones: classify delivery vehicles (bicycle or motorcycle) with a
+    SageMaker + Lambda + Step Functions workflow, on this machine or on AWS.
+
+    Start with `scones run`: it stages CIFAR-100, and runs every step on
+    the local backend with nothing else running.
+    """
+
+
+@cli.command()
+@backend_options
+@click.option("--source", metavar="PATH_OR_URL", default=None,
+              help=f"The CIFAR-100 python archive (default: download {CIFAR100_URL} into the cache).")
+@click.option("--classes", default=",".join(DEFAULT_CLASSES), show_default=True,
+              help="Comma-separated CIFAR-100 fine label names; class ids follow this order.")
+@click.option("--bucket", default=DEFAULT_BUCKET, show_default=True)
+def stage(backend_name, endpoint_url, region, source, classes, bucket):
+    """Stage the chosen classes to s3://BUCKET/{train,test}/ as PNGs, with train.lst and test.lst.
+
+    Objects already there with the same content are not uploaded again.
+    """
+    with open_backend(backend_name, endpoint_url, region) as backend:
+        if getattr(backend, "s3_endpoint", None) and backend.s3_endpoint.kind == "embedded":
+            console.print("[yellow]note[/]: the embedded S3 lives only while this command runs; "
+                          "run `scones up` in another terminal to keep data between commands.")
+        run_stage(backend, source, bucket, split_names(classes))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=4567, show_default=True, type=int)
+def up(host, port):
+    """Run the local services in the foreground until Ctrl-C.
+
+    Step commands in other terminals find them and share one S3, as they
+    would share LocalStack. `scones run` does not need this.
+    """
+    from scones.backends.local.s3_server import make_s3_server
+
+    server = make_s3_server(host, port)
+    click.echo(f"S3 listening on http://{host}:{server.server_address[1]} (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopping")
+
+
+@cli.command()
+@backend_options
+@click.option("--source", metavar="PATH_OR_URL", default=None,
+              help=f"The CIFAR-100 python archive (default: download {CIFAR100_URL} into the cache).")
+@click.option("--classes", default=",".join(DEFAULT_CLASSES), show_default=True)
+@click.option("--bucket", default=DEFAULT_BUCKET, show_default=True)
+def run(backend_name, endpoint_url, region, source, classes, bucket):
+    """Run the whole workflow: stage, train, deploy, execute, monitor, clean up."""
+    with open_backend(backend_name, endpoint_url, region) as backend:
+        console.rule("stage")
+        run_stage(backend, source, bucket, split_names(classes))
+
+
+def main() -> None:
+    try:
+        exit_code = cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        console.print("aborted")
+        raise SystemExit(130)
+    except click.ClickException as error:
+        error.show()
+        raise SystemExit(error.exit_code)
+    except USER_ERRORS as error:
+        console.print(f"[red]error[/]: {error}")
+        raise SystemExit(1)
+    raise SystemExit(exit_code if isinstance(exit_code, int) else 0)

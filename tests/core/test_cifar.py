@@ -1,0 +1,138 @@
+"""Reading CIFAR-100 archives: exact content, safe unpickling, clear refusals."""
+
+import os
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cifar_archives import archive_with_members
+from scones.cifar import (
+    CifarArchiveError,
+    UnsafePickleError,
+    fine_label_ids,
+    read_archive,
+    select_rows,
+    split_from_record,
+    unpickle,
+)
+from scones.testing import FINE_LABEL_NAMES, python2_pickle, split_record, synthetic_split, write_cifar_archive
+
+
+@pytest.fixture
+def archive(tmp_path):
+    train = synthetic_split([8, 48, 3, 8, 48, 99], seed=1)
+    test = synthetic_split([48, 8, 0], seed=2)
+    return write_cifar_archive(tmp_path / "cifar-100-python.tar.gz", train, test), train, test
+
+
+def test_reads_exact_pixels_labels_and_names(archive):
+    path, train, test = archive
+    loaded = read_archive(path)
+    assert np.array_equal(loaded.train.data, train.data)
+    assert loaded.train.fine_labels.tolist() == [8, 48, 3, 8, 48, 99]
+    assert loaded.test.filenames == tuple(test.filenames)
+    assert loaded.fine_label_names[8] == "bicycle" and loaded.fine_label_names[48] == "motorcycle"
+
+
+def test_pickles_are_python2_style():
+    payload = python2_pickle(split_record(synthetic_split([8], seed=0), "training batch 1 of 1"))
+    assert payload.startswith(b"\x80\x02")
+    assert b"cnumpy.core.multiarray\n_reconstruct\n" in payload
+    assert b"U\x0bfine_labels" in payload  # SHORT_BINSTRING key, as Python 2 wrote it
+    raw = unpickle(__import__("io").BytesIO(payload), member="train")
+    assert b"fine_labels" in raw  # byte-string keys
+
+
+def test_python3_pickles_with_str_keys_are_accepted(tmp_path):
+    split = synthetic_split([8, 48], seed=3)
+    record = {k.decode(): v for k, v in split_record(split, "x").items()}
+    meta = {"fine_label_names": FINE_LABEL_NAMES}
+    path = archive_with_members(tmp_path / "a.tar.gz", {
+        "train": pickle.dumps(record, protocol=4),
+        "test": pickle.dumps(record, protocol=2),  # protocol 2 from Python 3 uses _codecs.encode
+        "meta": pickle.dumps(meta, protocol=4),
+    })
+    loaded = read_archive(path)
+    assert np.array_equal(loaded.test.data, split.data)
+    assert loaded.train.filenames == tuple(split.filenames)
+
+
+class _RunsCode:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_malicious_pickle_is_refused_and_never_runs(tmp_path):
+    marker = tmp_path / "pwned"
+    path = archive_with_members(tmp_path / "evil.tar.gz", {
+        "train": pickle.dumps({b"data": _RunsCode(marker)}, protocol=2),
+    })
+    with pytest.raises(UnsafePickleError) as caught:
+        read_archive(path)
+    message = str(caught.value)
+    assert "cifar-100-python/train" in message
+    assert "posix.system" in message or "os.system" in message
+    assert str(path) in message
+    assert not marker.exists()
+
+
+def test_truncated_archive(archive, tmp_path):
+    path = archive[0]
+    truncated = tmp_path / "truncated.tar.gz"
+    truncated.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(CifarArchiveError, match=r"truncated\.tar\.gz is truncated or not a CIFAR-100 python archive"):
+        read_archive(truncated)
+
+
+def test_not_an_archive(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("hello")
+    with pytest.raises(CifarArchiveError, match="download it again or pass another --source"):
+        read_archive(path)
+
+
+def test_missing_member_is_named(tmp_path):
+    path = write_cifar_archive(tmp_path / "a.tar.gz", synthetic_split([8], seed=1),
+                               synthetic_split([8], seed=2), members=("train", "test"))
+    with pytest.raises(CifarArchiveError, match=r"has no cifar-100-python/meta; pass the CIFAR-100 \*python\* archive"):
+        read_archive(path)
+
+
+def test_wrong_shapes_are_refused():
+    record = {b"data": np.zeros((2, 10), np.uint8), b"fine_labels": [1, 2], b"filenames": [b"a", b"b"]}
+    with pytest.raises(CifarArchiveError, match=r"'data' must be N x 3072 uint8, got \(2, 10\) uint8"):
+        split_from_record(record, "cifar-100-python/train")
+    record = {b"data": np.zeros((2, 3072), np.uint8), b"fine_labels": [1], b"filenames": [b"a", b"b"]}
+    with pytest.raises(CifarArchiveError, match="2 rows, 1 labels and 2 file names do not match"):
+        split_from_record(record, "cifar-100-python/train")
+
+
+def test_unknown_class_names_list_the_valid_ones():
+    with pytest.raises(ValueError) as caught:
+        fine_label_ids(FINE_LABEL_NAMES, ["bicycle", "unicorn"])
+    assert "unknown CIFAR-100 class name(s) 'unicorn'" in str(caught.value)
+    assert "bicycle, bottle, bowl" in str(caught.value)
+
+
+def test_default_classes_are_8_and_48():
+    assert fine_label_ids(FINE_LABEL_NAMES, ["bicycle", "motorcycle"]) == [8, 48]
+    assert fine_label_ids(FINE_LABEL_NAMES, ["motorcycle", "bicycle"]) == [48, 8]
+
+
+@settings(max_examples=60)
+@given(labels=st.lists(st.integers(0, 99), max_size=60),
+       wanted=st.lists(st.integers(0, 99), min_size=1, max_size=5, unique=True))
+def test_select_rows_matches_a_plain_filter(labels, wanted):
+    split = synthetic_split(labels, seed=0)
+    from scones.cifar import CifarSplit
+
+    split = CifarSplit(split.data, np.asarray(labels, dtype=np.int64), tuple(split.filenames))
+    rows, classes = select_rows(split, wanted)
+    expected = [(row, wanted.index(label)) for row, label in enumerate(labels) if label in wanted]
+    assert list(zip(rows.tolist(), classes.tolist())) == expected

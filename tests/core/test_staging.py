@@ -1,0 +1,115 @@
+"""Staging end to end against a real S3 over HTTP."""
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from scones.cifar import read_archive
+from scones.images import decode_image, encode_png, row_to_array
+from scones.lst import LstEntry, parse_lst
+from scones.staging import plan_stage, stage_archive, unique_names, upload_plan
+from scones.storage import StorageError
+from scones.testing import synthetic_split, write_cifar_archive
+
+TRAIN_LABELS = [8, 48, 3, 8, 48, 99, 8]
+TEST_LABELS = [48, 8, 0]
+
+
+@pytest.fixture
+def archive(tmp_path):
+    train = synthetic_split(TRAIN_LABELS, seed=1)
+    test = synthetic_split(TEST_LABELS, seed=2)
+    return write_cifar_archive(tmp_path / "cifar-100-python.tar.gz", train, test), train, test
+
+
+def test_plan_is_the_course_layout(archive):
+    path, train, test = archive
+    plan = plan_stage(read_archive(path))
+    keys = [obj.key for obj in plan.images]
+    assert keys == [f"train/{train.filenames[r]}" for r in (0, 1, 3, 4, 6)] + \
+                   [f"test/{test.filenames[r]}" for r in (0, 1)]
+    listings = {obj.key: obj.body.decode() for obj in plan.listings}
+    assert parse_lst(listings["train.lst"]) == [
+        LstEntry(0, 0, train.filenames[0]), LstEntry(1, 1, train.filenames[1]),
+        LstEntry(3, 0, train.filenames[3]), LstEntry(4, 1, train.filenames[4]),
+        LstEntry(6, 0, train.filenames[6]),
+    ]
+    assert listings["test.lst"] == f"0\t1\t{test.filenames[0]}\n1\t0\t{test.filenames[1]}\n"
+    assert json.loads(listings["classes.json"]) == ["bicycle", "motorcycle"]
+    assert plan.counts == {"train": {"bicycle": 3, "motorcycle": 2}, "test": {"bicycle": 1, "motorcycle": 1}}
+
+
+def test_class_order_sets_class_ids(archive):
+    plan = plan_stage(read_archive(archive[0]), ["motorcycle", "bicycle"])
+    listing = {obj.key: obj.body.decode() for obj in plan.listings}["test.lst"]
+    assert [entry.label for entry in parse_lst(listing)] == [0, 1]
+
+
+def test_stage_uploads_exact_bytes(archive, storage, bucket):
+    path, train, _ = archive
+    report = stage_archive(str(path), storage, bucket)
+    assert len(report.uploaded) == 7 + 3 and report.unchanged == []
+    png = storage.get(f"s3://{bucket}/train/{train.filenames[1]}")
+    assert png == encode_png(row_to_array(train.data[1]))
+    assert np.array_equal(decode_image(png), row_to_array(train.data[1]))
+    stored = {o.uri.split("/", 3)[3] for o in storage.list(f"s3://{bucket}/")}
+    assert stored == {f"train/{train.filenames[r]}" for r in (0, 1, 3, 4, 6)} | \
+        {f"test/{n}" for n in synthetic_split(TEST_LABELS, seed=2).filenames[:2]} | \
+        {"train.lst", "test.lst", "classes.json"}
+
+
+def test_second_run_uploads_nothing(archive, storage, bucket):
+    stage_archive(str(archive[0]), storage, bucket)
+    again = stage_archive(str(archive[0]), storage, bucket)
+    assert again.uploaded == []
+    assert len(again.unchanged) == 10
+
+
+def test_changed_image_is_uploaded_again(archive, storage, bucket):
+    path, train, _ = archive
+    stage_archive(str(path), storage, bucket)
+    storage.put(f"s3://{bucket}/train/{train.filenames[0]}", b"stale")
+    again = stage_archive(str(path), storage, bucket)
+    assert again.uploaded == [f"s3://{bucket}/train/{train.filenames[0]}"]
+
+
+class FailingAfter:
+    """A storage whose uploads fail after ``allowed`` puts, like a dropped connection."""
+
+    def __init__(self, inner, allowed):
+        self.inner, self.allowed = inner, allowed
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def put_many(self, objects, *, content_types=None):
+        items = list(objects.items())
+        keep = dict(items[: self.allowed])
+        self.inner.put_many(keep, content_types=content_types)
+        self.allowed -= len(keep)
+        if len(keep) < len(items):
+            raise StorageError("connection dropped")
+
+
+def test_failed_run_leaves_no_listing(archive, storage, bucket):
+    plan = plan_stage(read_archive(archive[0]))
+    with pytest.raises(StorageError):
+        upload_plan(plan, FailingAfter(storage, allowed=3), bucket)
+    keys = {o.uri.rsplit("/", 1)[-1] for o in storage.list(f"s3://{bucket}/")}
+    assert not keys & {"train.lst", "test.lst", "classes.json"}
+    # Re-running finishes the job, skipping what already arrived.
+    report = upload_plan(plan, storage, bucket)
+    assert len(report.unchanged) == 3 and len(report.uploaded) == 7
+
+
+def test_bucket_created_when_missing(archive, storage):
+    name = f"scones-new-{hashlib.md5(str(archive[0]).encode()).hexdigest()[:8]}"
+    report = stage_archive(str(archive[0]), storage, name)
+    assert report.bucket_created
+    assert storage.exists(f"s3://{name}/train.lst")
+
+
+def test_duplicate_names_get_their_row():
+    assert unique_names(["a.png", "b.png", "a.png"], [0, 1, 2]) == ["a_0.png", "b.png", "a_2.png"]
