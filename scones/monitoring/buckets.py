@@ -14,20 +14,30 @@ import numpy as np
 
 # Widths a person reads at a glance, smallest first.
 NICE_BUCKET_MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080, 20160, 43200)
-# Aim for about this many buckets across the time range: enough to show a
-# trend, few enough that each bar is visible.
+# Aim for at most this many buckets across the time range: enough to show a
+# trend, few enough that each bar is visible...
 TARGET_BUCKETS = 48
+# ...but with few inferences, fewer and wider buckets, about this many
+# inferences each, so a share per bucket means something.
+INFERENCES_PER_BUCKET = 10
+MIN_TARGET_BUCKETS = 6
 # A chosen --bucket-minutes beyond this many buckets is refused: the bars would be invisible.
 MAX_BUCKETS = 5000
 
 
-def choose_bucket_seconds(first: float, last: float) -> int:
-    """The smallest nice width that covers ``[first, last]`` in at most TARGET_BUCKETS buckets."""
+def target_buckets(inferences: int) -> int:
+    """How many buckets ``inferences`` deserve: MIN_TARGET_BUCKETS to TARGET_BUCKETS."""
+    return min(TARGET_BUCKETS, max(MIN_TARGET_BUCKETS, inferences // INFERENCES_PER_BUCKET))
+
+
+def choose_bucket_seconds(first: float, last: float, inferences: int) -> int:
+    """The smallest nice width that covers ``[first, last]`` in at most :func:`target_buckets` buckets."""
+    target = target_buckets(inferences)
     for minutes in NICE_BUCKET_MINUTES:
-        if bucket_count(first, last, minutes * 60) <= TARGET_BUCKETS:
+        if bucket_count(first, last, minutes * 60) <= target:
             return minutes * 60
-    span_minutes = (last - first) / 60
-    return int(math.ceil(span_minutes / TARGET_BUCKETS / NICE_BUCKET_MINUTES[-1])) * NICE_BUCKET_MINUTES[-1] * 60
+    longest = NICE_BUCKET_MINUTES[-1] * 60
+    return int(math.ceil((last - first) / longest / (target - 1))) * longest
 
 
 def bucket_count(first: float, last: float, bucket_seconds: int) -> int:

@@ -14,6 +14,7 @@ from typing import Sequence
 import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from scones.monitoring.buckets import BucketCounts, describe_bucket
 
@@ -59,6 +60,11 @@ def _time_axis(axes) -> None:
     axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
+def _legend(axes, title: str | None = None) -> None:
+    """The legend beside the plot, where it hides no data."""
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title=title, fontsize="small")
+
+
 def _png(figure: Figure) -> bytes:
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=DPI)
@@ -91,7 +97,7 @@ def confidence_over_time(times: np.ndarray, class_ids: np.ndarray, confidences: 
     axes.axhline(threshold, label=f"threshold {threshold:g}", **THRESHOLD_STYLE)
     axes.set_ylim(_confidence_floor(confidences, threshold), 1.01)
     _time_axis(axes)
-    axes.legend(loc="lower left", title="predicted class (inferences)")
+    _legend(axes, "predicted class (inferences)")
     return _png(figure)
 
 
@@ -99,17 +105,18 @@ def confidence_histogram(class_ids: np.ndarray, confidences: np.ndarray, class_n
                          threshold: float, share_below: float) -> bytes:
     """Histogram of top confidence, stacked by predicted class, with the threshold."""
     low = _confidence_floor(confidences, threshold)
-    edges = np.linspace(low, 1.0, 41)
-    width = edges[1] - edges[0]
+    width = 0.01 if 1.0 - low <= 0.6 else 0.025
+    edges = np.arange(low, 1.0 + width / 2, width)
     figure, axes = _new_axes(f"Distribution of top confidence ({confidences.size:,} inferences)",
-                             CONFIDENCE_LABEL, f"inferences per bin (bin width {width:.3g})")
+                             CONFIDENCE_LABEL, f"inferences per bin of {width:g}")
     groups = [(name, confidences[class_ids == i], colour(i)) for i, name in enumerate(class_names)]
     groups = [group for group in groups if group[1].size]
     axes.hist([g[1] for g in groups], bins=edges, stacked=True, color=[g[2] for g in groups],
               label=[f"{g[0]} ({g[1].size:,})" for g in groups])
     axes.axvline(threshold, label=f"threshold {threshold:g}: {share_below:.1%} below", **THRESHOLD_STYLE)
     axes.set_xlim(low, 1.0)
-    axes.legend(loc="upper left", title="predicted class (inferences)")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    _legend(axes, "predicted class (inferences)")
     return _png(figure)
 
 
@@ -117,8 +124,9 @@ def _bar_width_days(bucket_seconds: int) -> float:
     return bucket_seconds / 86400 * 0.9
 
 
-def low_confidence_share(buckets: BucketCounts, threshold: float, fail_above: float | None) -> bytes:
-    """Share of each bucket's inferences below threshold, as bars, with the --fail-above line."""
+def low_confidence_share(buckets: BucketCounts, threshold: float, overall_share: float,
+                         fail_above: float | None) -> bytes:
+    """Share of each bucket's inferences below threshold, as bars, with the overall share and --fail-above."""
     per = describe_bucket(buckets.bucket_seconds)
     figure, axes = _new_axes(f"Share of inferences below threshold {threshold:g}, per {per}",
                              TIME_LABEL, f"below threshold per {per} (%)")
@@ -126,11 +134,13 @@ def low_confidence_share(buckets: BucketCounts, threshold: float, fail_above: fl
     filled = ~np.isnan(share)
     axes.bar(as_datetimes(buckets.starts[filled]), share[filled], width=_bar_width_days(buckets.bucket_seconds),
              align="edge", color="#ff7f0e", label=f"below {threshold:g} (empty buckets left blank)")
+    axes.axhline(overall_share * 100, color="#555555", linestyle=":", linewidth=1.5,
+                 label=f"all inferences: {overall_share:.1%}")
     if fail_above is not None:
         axes.axhline(fail_above * 100, label=f"--fail-above {fail_above:.0%}", **THRESHOLD_STYLE)
     axes.set_ylim(0, 100)
     _time_axis(axes)
-    axes.legend(loc="upper left")
+    _legend(axes)
     return _png(figure)
 
 
@@ -147,5 +157,6 @@ def class_balance(buckets: BucketCounts, class_names: Sequence[str]) -> bytes:
                      color=colour(class_id), label=f"{name} ({int(counts.sum()):,})")
             bottom = bottom + counts
     _time_axis(axes)
-    axes.legend(loc="upper left", title="predicted class (inferences)")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    _legend(axes, "predicted class (inferences)")
     return _png(figure)
