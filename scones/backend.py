@@ -1,16 +1,20 @@
-"""The Backend interface and the registry that picks one by name.
+"""The Backend interface, the results its steps return, and the registry that picks one by name.
 
 Like fsspec's protocols, a backend is chosen by a short name (``"local"``,
 ``"aws"``) and imported only when asked for, so ``import scones`` stays light
 (the Lambda handlers import ``scones`` modules and must not pull in MXNet).
+Both backends return the same result types, so the CLI and ``scones run``
+print and save them the same way.
 """
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
 
 if TYPE_CHECKING:
+    from scones.capture import CaptureConfig
     from scones.staging import StageReport
     from scones.storage import Storage
 
@@ -18,6 +22,62 @@ if TYPE_CHECKING:
 BACKENDS = {
     "local": "scones.backends.local:LocalBackend",
 }
+
+DEFAULT_BUCKET = "scones-unlimited"
+DEFAULT_ENDPOINT = "scones-endpoint"
+DEFAULT_VARIANT = "AllTraffic"
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    """A finished training job: where its ``model.tar.gz`` is and how it did."""
+
+    job_name: str
+    model_uri: str
+    class_names: tuple[str, ...]
+    best_epoch: int
+    validation_accuracy: float
+    epochs: tuple[dict, ...] = ()  # {"epoch", "train_accuracy", "validation_accuracy", "seconds"}
+
+
+@dataclass(frozen=True)
+class EndpointInfo:
+    """A deployed real-time endpoint."""
+
+    name: str
+    variant: str
+    model_uri: str
+    location: str  # local: the runtime URL; aws: the endpoint ARN
+    capture: "CaptureConfig | None" = None
+
+
+@dataclass(frozen=True)
+class WorkflowInfo:
+    """The deployed state machine and the functions it calls."""
+
+    state_machine: str  # local: a name; aws: the state machine ARN
+    functions: dict  # logical name (serializeImageData, …) -> function ARN
+    definition: dict  # the definition after placeholder substitution
+
+
+@dataclass(frozen=True)
+class ExecutionOutcome:
+    """One state machine execution, as DescribeExecution and GetExecutionHistory report it."""
+
+    name: str
+    input: dict
+    status: str  # SUCCEEDED | FAILED | TIMED_OUT | ABORTED
+    output: object = None
+    error: str | None = None
+    cause: str | None = None
+    history: tuple = ()
+
+
+@dataclass
+class CleanupReport:
+    deleted: list[str] = field(default_factory=list)  # what was (or, in a dry run, would be) deleted
+    dry_run: bool = False
+    hourly_cost_usd: float = 0.0  # what the deleted resources would have cost per hour
 
 
 @runtime_checkable

@@ -23,15 +23,13 @@ from rich.progress import (
 )
 
 from scones import __version__
-from scones.backend import BACKENDS, get_backend
+from scones.backend import BACKENDS, DEFAULT_BUCKET, get_backend
 from scones.cifar import CifarArchiveError, read_archive
 from scones.download import CIFAR100_URL, SourceError, resolve_source
 from scones.staging import DEFAULT_CLASSES, plan_stage, upload_plan
 from scones.storage import StorageError
 
 console = Console(stderr=True, highlight=False)
-
-DEFAULT_BUCKET = "scones-unlimited"
 
 # Errors whose message is the whole story: shown without a traceback.
 USER_ERRORS = (CifarArchiveError, SourceError, StorageError, ValueError)

@@ -16,10 +16,10 @@ from scones.backends.local.s3_service import (
     localstack_is_healthy,
     scones_up_is_running,
 )
+from scones.backend import DEFAULT_BUCKET
 from scones.staging import DEFAULT_CLASSES, StageReport, stage_archive
 from scones.storage import Storage, s3_client
 
-DEFAULT_BUCKET = "scones-unlimited"
 DEFAULT_REGION = "us-east-1"
 
 
