@@ -219,7 +219,7 @@ def parse_record(line: str) -> CaptureRecord:
     try:
         raw = json.loads(line)
     except json.JSONDecodeError as error:
-        raise CaptureFormatError(f"not JSON ({error.msg} at column {error.colno})") from None
+        raise CaptureFormatError(f"not JSON ({error.msg}, column {error.colno})") from None
     if not isinstance(raw, dict):
         raise CaptureFormatError("a record must be a JSON object")
     capture = raw.get("captureData")

@@ -127,5 +127,5 @@ def build_report(source: CaptureSource, *, out_dir: str | Path, class_names: Seq
         files=collected.stats.to_json(),
     )
     thumbs: list[Thumbnail] = [make_thumbnail(row, payload) for row, payload in collected.lowest.lowest()]
-    write_report(out_dir, summary, render_figures(columns, summary), thumbs)
+    write_report(out_dir, summary, render_figures(columns, summary), thumbs, thumbnails)
     return summary

@@ -8,12 +8,14 @@ through the Storage that the main CLI provides as ``ctx.obj["storage"]()``
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 from pathlib import Path
 
 import click
 
+from scones.backend import DEFAULT_ENDPOINT
 from scones.capture import parse_inference_time
 from scones.inferences import DEFAULT_THRESHOLD
 from scones.monitoring.reading import (
@@ -26,7 +28,6 @@ from scones.monitoring.reading import (
 from scones.staging import CLASSES_KEY
 from scones.storage import NoSuchObject, S3Uri, Storage, StorageError
 
-DEFAULT_ENDPOINT = "scones-endpoint"
 DEFAULT_OUT = "scones-output/monitor"
 ALERT_EXIT_CODE = 3
 MALFORMED_ECHOED = 5
@@ -41,6 +42,7 @@ s3://BUCKET/classes.json when a bucket is known, else "class 0", "class 1"...
 Exit status:
   0  report written
   3  report written, and the share below --threshold exceeds --fail-above
+     (no inference in the window never triggers it)
   1  an error: no captures found, storage unreachable, bad classes.json
   2  a usage error in the options
 """
@@ -168,14 +170,15 @@ def monitor_command(ctx: click.Context, endpoint, bucket, capture_uri, from_dir,
         window = TimeWindow(since, until)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
+    storage = functools.cache(lambda: _storage(ctx))  # asked for once, and only when S3 is needed
     try:
         if from_dir is not None:
             source = DirectoryCaptures(from_dir)
         else:
-            source = StorageCaptures(_storage(ctx), _capture_prefix(capture_uri, bucket, endpoint, variant))
+            source = StorageCaptures(storage(), _capture_prefix(capture_uri, bucket, endpoint, variant))
         classes_bucket = bucket or (S3Uri.parse(capture_uri).bucket if capture_uri else None)
         if classes is None and classes_bucket is not None:
-            classes = read_class_names(_storage(ctx), classes_bucket)
+            classes = read_class_names(storage(), classes_bucket)
         summary = build_report(source, out_dir=out, class_names=classes, threshold=threshold, window=window,
                                variant=variant, thumbnails=thumbnails, bucket_minutes=bucket_minutes,
                                fail_above=fail_above)

@@ -14,7 +14,7 @@ from typing import Sequence
 import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
 from scones.monitoring.buckets import BucketCounts, describe_bucket
 
@@ -58,6 +58,12 @@ def _time_axis(axes) -> None:
     locator = mdates.AutoDateLocator()
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _count_axis(axis) -> None:
+    """Whole numbers with thousands separators: 180,000 not 180000 or 1.75."""
+    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
 
 
 def _legend(axes, title: str | None = None) -> None:
@@ -115,7 +121,7 @@ def confidence_histogram(class_ids: np.ndarray, confidences: np.ndarray, class_n
               label=[f"{g[0]} ({g[1].size:,})" for g in groups])
     axes.axvline(threshold, label=f"threshold {threshold:g}: {share_below:.1%} below", **THRESHOLD_STYLE)
     axes.set_xlim(low, 1.0)
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    _count_axis(axes.yaxis)
     _legend(axes, "predicted class (inferences)")
     return _png(figure)
 
@@ -138,7 +144,8 @@ def low_confidence_share(buckets: BucketCounts, threshold: float, overall_share:
                  label=f"all inferences: {overall_share:.1%}")
     if fail_above is not None:
         axes.axhline(fail_above * 100, label=f"--fail-above {fail_above:.0%}", **THRESHOLD_STYLE)
-    axes.set_ylim(0, 100)
+    highest = max(np.nanmax(share), overall_share * 100, 0 if fail_above is None else fail_above * 100)
+    axes.set_ylim(0, min(100.0, highest * 1.25 + 1))  # room to see a change, never past 100%
     _time_axis(axes)
     _legend(axes)
     return _png(figure)
@@ -157,6 +164,6 @@ def class_balance(buckets: BucketCounts, class_names: Sequence[str]) -> bytes:
                      color=colour(class_id), label=f"{name} ({int(counts.sum()):,})")
             bottom = bottom + counts
     _time_axis(axes)
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    _count_axis(axes.yaxis)
     _legend(axes, "predicted class (inferences)")
     return _png(figure)

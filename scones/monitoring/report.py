@@ -27,7 +27,8 @@ h1 { margin-bottom: 0.2rem; } .muted { color: #666; }
 table { border-collapse: collapse; margin: 1rem 0; } td, th { border: 1px solid #ccc; padding: 0.3rem 0.6rem; }
 th { background: #f3f3f3; text-align: left; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .alert { padding: 0.8rem 1rem; border-radius: 4px; margin: 1rem 0; }
-.alert.on { background: #fde2e1; border: 1px solid #d62728; } .alert.off { background: #e6f4ea; border: 1px solid #2ca02c; }
+.alert.on { background: #fde2e1; border: 1px solid #d62728; }
+.alert.off { background: #e6f4ea; border: 1px solid #2ca02c; }
 figure { margin: 1.5rem 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
 .thumbs { display: flex; flex-wrap: wrap; gap: 1rem; } .thumbs figure { margin: 0; width: 12rem; font-size: 0.85rem; }
 .thumbs img { image-rendering: pixelated; width: 96px; }
@@ -53,7 +54,7 @@ class ReportFiles:
 
 
 def write_report(out_dir: str | Path, summary: MonitorSummary, figures: Sequence[ReportFigure],
-                 thumbnails: Sequence[Thumbnail]) -> ReportFiles:
+                 thumbnails: Sequence[Thumbnail], thumbnails_asked: int = 0) -> ReportFiles:
     """Write the report into ``out_dir`` (created), removing figures a previous run left there."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -68,7 +69,7 @@ def write_report(out_dir: str | Path, summary: MonitorSummary, figures: Sequence
     summary_path = out / SUMMARY_FILE
     summary_path.write_text(json.dumps(summary.to_json(), indent=2) + "\n", encoding="utf-8")
     html_path = out / REPORT_FILE
-    html_path.write_text(render_html(summary, figures, thumbnails), encoding="utf-8")
+    html_path.write_text(render_html(summary, figures, thumbnails, thumbnails_asked), encoding="utf-8")
     return ReportFiles(html_path, summary_path, tuple(paths))
 
 
@@ -137,9 +138,12 @@ def _figures_html(figures: Sequence[ReportFigure]) -> str:
     )
 
 
-def _thumbnails_html(thumbnails: Sequence[Thumbnail]) -> str:
-    if not thumbnails:
+def _thumbnails_html(thumbnails: Sequence[Thumbnail], asked: int) -> str:
+    if asked == 0:
         return ""
+    if not thumbnails:
+        return (f"<h2>Least confident inferences</h2><p>--thumbnails {asked}: no inference in this window "
+                "has a captured endpointInput (is Input capture off in the endpoint config?).</p>")
     items = []
     for thumbnail in thumbnails:
         row = thumbnail.row
@@ -166,7 +170,8 @@ def _malformed_html(summary: MonitorSummary) -> str:
             f"<table><tr><th>file</th><th>line</th><th>why</th></tr>{rows}</table>")
 
 
-def render_html(summary: MonitorSummary, figures: Sequence[ReportFigure], thumbnails: Sequence[Thumbnail]) -> str:
+def render_html(summary: MonitorSummary, figures: Sequence[ReportFigure], thumbnails: Sequence[Thumbnail],
+                thumbnails_asked: int = 0) -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Scones endpoint monitoring report</title>
 <style>{_STYLE}</style></head><body>
@@ -179,7 +184,7 @@ def render_html(summary: MonitorSummary, figures: Sequence[ReportFigure], thumbn
 {_class_table(summary)}
 <h2>Figures</h2>
 {_figures_html(figures)}
-{_thumbnails_html(thumbnails)}
+{_thumbnails_html(thumbnails, thumbnails_asked)}
 {_malformed_html(summary)}
 </body></html>
 """

@@ -170,7 +170,7 @@ class MonitorSummary:
             "share_below_threshold": self.share_below_threshold,
             "confidence_quantiles": self.confidence_quantiles,
             "time_range": {"first": self.first_inference_time, "last": self.last_inference_time},
-            "bucket_minutes": None if self.bucket_seconds is None else self.bucket_seconds / 60,
+            "bucket_minutes": None if self.bucket_seconds is None else self.bucket_seconds // 60,
             "alert": self.alert.to_json(),
             "malformed_lines": [line.to_json() for line in self.malformed_lines],
             "malformed_lines_listed_limit": MALFORMED_LISTED,
