@@ -25,6 +25,7 @@ from rich.progress import (
 from scones import __version__
 from scones.backend import BACKENDS, DEFAULT_BUCKET, get_backend
 from scones.cifar import CifarArchiveError, read_archive
+from scones.monitoring.command import monitor_command
 from scones.download import CIFAR100_URL, SourceError, resolve_source
 from scones.staging import DEFAULT_CLASSES, plan_stage, upload_plan
 from scones.storage import StorageError
@@ -60,6 +61,23 @@ def open_backend(backend_name: str, endpoint_url: str | None, region: str):
     for line in backend.describe():
         console.print(f"[bold]{backend.name}[/]: {line}")
     return backend
+
+
+def with_backend_storage(command: click.Command) -> click.Command:
+    """Give ``command`` the backend options and a ``ctx.obj["storage"]`` factory from that backend.
+
+    The backend is opened only if the command asks for storage, and closed when the command ends.
+    """
+    callback = command.callback
+
+    @functools.wraps(callback)
+    def wrapped(backend_name, endpoint_url, region, **kwargs):
+        ctx = click.get_current_context()
+        ctx.obj = {"storage": lambda: ctx.with_resource(open_backend(backend_name, endpoint_url, region)).storage}
+        return callback(**kwargs)
+
+    command.callback = wrapped
+    return backend_options(command)
 
 
 def fetch_archive(source: str | None) -> str:
@@ -147,6 +165,9 @@ def run(backend_name, endpoint_url, region, source, classes, bucket):
     with open_backend(backend_name, endpoint_url, region) as backend:
         console.rule("stage")
         run_stage(backend, source, bucket, split_names(classes))
+
+
+cli.add_command(with_backend_storage(monitor_command))
 
 
 def main() -> None:

@@ -1,0 +1,167 @@
+"""The main job: every step of the workflow in order, with an output folder.
+
+``scones run`` is this module. Each step is a method of the backend, so the
+same sequence runs locally and on AWS; a step that fails stops the run with
+:class:`StepFailed` naming the step and the reason, and whatever the run had
+started (an endpoint) is still torn down.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+from scones.backend import (
+    DEFAULT_BUCKET,
+    DEFAULT_ENDPOINT,
+    EndpointInfo,
+    ExecutionOutcome,
+    TrainingOutcome,
+)
+from scones.capture import CaptureConfig
+from scones.executions import ExecutionRow, execution_row
+from scones.inferences import DEFAULT_THRESHOLD
+from scones.staging import DEFAULT_CLASSES
+from scones.test_cases import ImageCase, load_class_names, load_test_entries, pick_cases
+
+
+class StepFailed(RuntimeError):
+    """A step of ``scones run`` failed; ``step`` names it."""
+
+    def __init__(self, step: str, reason: BaseException):
+        super().__init__(f"step '{step}' failed: {reason}")
+        self.step = step
+        self.reason = reason
+
+
+@dataclass
+class RunOptions:
+    archive: str  # a local path (download already resolved)
+    out_dir: Path
+    bucket: str = DEFAULT_BUCKET
+    classes: Sequence[str] = DEFAULT_CLASSES
+    endpoint_name: str = DEFAULT_ENDPOINT
+    executions: int = 10
+    seed: int = 0
+    threshold: float = DEFAULT_THRESHOLD
+    hyperparameters: object = None  # scones.hyperparameters.Hyperparameters, None = backend default
+    keep_endpoint: bool = False
+
+
+@dataclass
+class RunSummary:
+    steps: dict[str, float] = field(default_factory=dict)  # step -> seconds
+    training: TrainingOutcome | None = None
+    endpoint: EndpointInfo | None = None
+    rows: list[ExecutionRow] = field(default_factory=list)
+    monitor: object = None
+
+    def to_json(self) -> dict:
+        return {
+            "steps_seconds": {name: round(seconds, 3) for name, seconds in self.steps.items()},
+            "model_uri": self.training.model_uri if self.training else None,
+            "validation_accuracy": self.training.validation_accuracy if self.training else None,
+            "endpoint": self.endpoint.name if self.endpoint else None,
+            "executions": [row.to_json() for row in self.rows],
+        }
+
+
+Say = Callable[[str], None]
+
+
+@contextmanager
+def step(name: str, summary: RunSummary, say: Say) -> Iterator[None]:
+    say(f"── {name}")
+    started = time.perf_counter()
+    try:
+        yield
+    except StepFailed:
+        raise
+    except Exception as error:  # every failure is reported as the step's
+        raise StepFailed(name, error) from error
+    summary.steps[name] = time.perf_counter() - started
+
+
+def run_executions(backend, workflow, cases: Sequence[ImageCase], class_names: Sequence[str],
+                   seed: int) -> tuple[list[ExecutionRow], list[ExecutionOutcome]]:
+    outcomes = [backend.start_execution(workflow, case.execution_input(), name=f"scones-{seed}-{index:04d}")
+                for index, case in enumerate(cases)]
+    rows = [execution_row(outcome, case, class_names) for outcome, case in zip(outcomes, cases)]
+    return rows, outcomes
+
+
+def write_executions(out_dir: Path, rows: Sequence[ExecutionRow], outcomes: Sequence[ExecutionOutcome]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "executions.json").write_text(json.dumps([row.to_json() for row in rows], indent=2) + "\n")
+    with open(out_dir / "executions.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(ExecutionRow.__dataclass_fields__))
+        writer.writeheader()
+        writer.writerows(row.to_json() for row in rows)
+    histories = out_dir / "histories"
+    histories.mkdir(exist_ok=True)
+    for outcome in outcomes:
+        (histories / f"{outcome.name}.json").write_text(json.dumps({
+            "name": outcome.name, "input": outcome.input, "status": outcome.status, "output": outcome.output,
+            "error": outcome.error, "cause": outcome.cause, "events": list(outcome.history),
+        }, indent=2, default=str) + "\n")
+
+
+def download_prefix(storage, prefix_uri: str, target: Path) -> int:
+    """Copy every object under ``prefix_uri`` into ``target``, keeping relative paths."""
+    count = 0
+    prefix_key_length = len(prefix_uri.split("/", 3)[3]) if prefix_uri.count("/") >= 3 else 0
+    for stored in storage.list(prefix_uri):
+        relative = stored.uri.split("/", 3)[3][prefix_key_length:].lstrip("/")
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_bytes(storage.get(stored.uri))
+        count += 1
+    return count
+
+
+def run_pipeline(backend, options: RunOptions, say: Say, *, build_monitor_report: Callable) -> RunSummary:
+    """Stage → train → deploy → executions → monitoring → endpoint torn down."""
+    summary = RunSummary()
+    out = options.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    with step("stage", summary, say):
+        report = backend.stage(options.archive, bucket=options.bucket, classes=options.classes)
+        say(report.summary())
+    with step("train", summary, say):
+        summary.training = backend.train(bucket=options.bucket, hyperparameters=options.hyperparameters,
+                                         seed=options.seed, log=say)
+        (out / "model.tar.gz").write_bytes(backend.storage.get(summary.training.model_uri))
+        say(f"model: {summary.training.model_uri} (validation accuracy "
+            f"{summary.training.validation_accuracy:.3f}, best epoch {summary.training.best_epoch})")
+    capture = CaptureConfig(f"s3://{options.bucket}/data_capture", sampling_percentage=100)
+    try:
+        with step("deploy", summary, say):
+            summary.endpoint = backend.deploy(model_uri=summary.training.model_uri,
+                                              endpoint_name=options.endpoint_name, bucket=options.bucket,
+                                              capture=capture)
+            say(f"endpoint {summary.endpoint.name} at {summary.endpoint.location}")
+        with step("execute", summary, say):
+            workflow = backend.deploy_workflow(endpoint_name=options.endpoint_name, threshold=options.threshold,
+                                               bucket=options.bucket)
+            class_names = load_class_names(backend.storage, options.bucket) or list(summary.training.class_names)
+            cases = pick_cases(load_test_entries(backend.storage, options.bucket), options.bucket,
+                               options.executions, options.seed)
+            summary.rows, outcomes = run_executions(backend, workflow, cases, class_names, options.seed)
+            write_executions(out, summary.rows, outcomes)
+    finally:
+        if summary.endpoint is not None and not options.keep_endpoint:
+            backend.delete_endpoint(summary.endpoint.name)
+            say(f"endpoint {summary.endpoint.name} deleted (its captures are flushed)")
+    with step("monitor", summary, say):
+        capture_uri = f"{capture.destination_s3_uri}/{options.endpoint_name}/"
+        copied = download_prefix(backend.storage, capture_uri, out / "captures")
+        say(f"{copied} capture file(s) copied to {out / 'captures'}")
+        summary.monitor = build_monitor_report(backend.storage, capture_uri, class_names=class_names,
+                                               threshold=options.threshold, out_dir=out / "monitor")
+    (out / "run.json").write_text(json.dumps(summary.to_json(), indent=2) + "\n")
+    return summary
