@@ -8,6 +8,7 @@ one clock, so a test can swap in :class:`FakeClock` and run a workflow that
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -67,3 +68,25 @@ def iso_timestamp(moment: datetime) -> str:
     """The ISO-8601 form AWS uses in the context object: millisecond precision, ``Z``."""
     utc = moment.astimezone(timezone.utc)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+_TIMESTAMP = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})")
+
+
+def parse_timestamp(text: object) -> datetime | None:
+    """An RFC 3339 timestamp (``2016-03-14T01:59:00Z``) as an aware datetime, else None.
+
+    Step Functions requires the ``T`` separator and an explicit zone (``Z`` or
+    an offset); fractional seconds are optional.
+    """
+    if not isinstance(text, str):
+        return None
+    match = _TIMESTAMP.fullmatch(text)
+    if not match:
+        return None
+    whole, fraction, zone = match.groups()
+    micros = (fraction or "").ljust(6, "0")[:6]
+    try:
+        return datetime.fromisoformat(f"{whole}.{micros}{'+00:00' if zone == 'Z' else zone}")
+    except ValueError:
+        return None

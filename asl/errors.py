@@ -66,18 +66,15 @@ class StatesError(Exception):
     This is the one exception the interpreter routes through Retry and Catch.
     """
 
-    def __init__(self, error: str, cause: str | None = None):
+    def __init__(self, error: str | None, cause: str | None = None):
         super().__init__(f"{error}: {cause}" if cause else error)
         self.error = error
         self.cause = cause
 
     @property
     def error_output(self) -> dict:
-        """The JSON a catcher passes on: ``{"Error": ..., "Cause": ...}``."""
-        output = {"Error": self.error}
-        if self.cause is not None:
-            output["Cause"] = self.cause
-        return output
+        """The JSON a catcher passes on: ``{"Error": ..., "Cause": ...}`` (missing parts are "")."""
+        return {"Error": self.error or "", "Cause": self.cause or ""}
 
 
 def is_terminal(error: str) -> bool:
@@ -96,7 +93,7 @@ def matches(error_equals: Iterable[str], error: str) -> bool:
     if is_terminal(error):
         return False
     for name in error_equals:
-        if name == error or name == ALL:
+        if name in (error, ALL):
             return True
         if name == TASK_FAILED and error != TIMEOUT:
             return True

@@ -1,0 +1,224 @@
+"""Lambda tasks: the optimized lambda:invoke integration and legacy function ARNs.
+
+https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html
+https://docs.aws.amazon.com/lambda/latest/dg/python-context.html
+https://docs.aws.amazon.com/lambda/latest/dg/python-exceptions.html
+"""
+
+import json
+import random
+
+import pytest
+
+from scones.asl import FAILED, SUCCEEDED, FakeClock, Resources, StatesError
+from scones.asl.lambda_invoke import REQUEST_LIMIT_BYTES, LambdaFunction, invoke
+
+ARN = "arn:aws:lambda:us-east-1:724320200543:function:filterPredictions"
+
+
+class THRESHOLD_CONFIDENCE_NOT_MET(Exception):
+    pass
+
+
+def invoke_task(function_name: str, **fields) -> dict:
+    return {"StartAt": "Invoke", "States": {"Invoke": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": function_name, "Payload.$": "$"}, "End": True, **fields}}}
+
+
+def legacy_task(arn: str = ARN, **fields) -> dict:
+    return {"StartAt": "Invoke", "States": {"Invoke": {"Type": "Task", "Resource": arn, "End": True, **fields}}}
+
+
+def test_lambda_invoke_result_wraps_the_payload_like_aws(run):
+    execution = run(invoke_task(ARN + ":$LATEST"), {"inferences": [0.9, 0.1]},
+                    resources={"filterPredictions": lambda event, context: {"statusCode": 200, "body": event}})
+    output = execution.output
+    assert execution.status == SUCCEEDED
+    assert sorted(output) == ["ExecutedVersion", "Payload", "SdkHttpMetadata", "SdkResponseMetadata", "StatusCode"]
+    assert output["Payload"] == {"statusCode": 200, "body": {"inferences": [0.9, 0.1]}}
+    assert (output["StatusCode"], output["ExecutedVersion"]) == (200, "$LATEST")
+    request_id = output["SdkResponseMetadata"]["RequestId"]
+    headers = output["SdkHttpMetadata"]["HttpHeaders"]
+    assert output["SdkHttpMetadata"]["HttpStatusCode"] == 200
+    assert headers["x-amzn-RequestId"] == request_id
+    assert headers["Content-Type"] == "application/json"
+    assert headers["Date"] == "Mon, 01 Jan 2024 00:00:00 GMT"
+    assert headers["Content-Length"] == str(len(json.dumps(output["Payload"])))
+    assert output["SdkHttpMetadata"]["AllHttpHeaders"]["x-amzn-RequestId"] == [request_id]
+
+
+def test_lambda_invoke_history_events(run):
+    execution = run(invoke_task("filterPredictions"), {"a": 1}, resources={"filterPredictions": lambda event, context: event})
+    assert execution.event_types == [
+        "ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskSucceeded", "TaskStateExited", "ExecutionSucceeded",
+    ]
+    scheduled = execution.history[2]["taskScheduledEventDetails"]
+    assert scheduled == {"resourceType": "lambda", "resource": "invoke", "region": "us-east-1",
+                         "parameters": '{"FunctionName":"filterPredictions","Payload":{"a":1}}'}
+    assert execution.history[3]["taskStartedEventDetails"] == {"resourceType": "lambda", "resource": "invoke"}
+    succeeded = execution.history[4]["taskSucceededEventDetails"]
+    assert json.loads(succeeded["output"])["Payload"] == {"a": 1}
+
+
+@pytest.mark.parametrize("function_name", [
+    "filterPredictions",
+    "filterPredictions:$LATEST",
+    "724320200543:function:filterPredictions",
+    ARN,
+    ARN + ":$LATEST",
+])
+def test_function_names_resolve_from_name_partial_and_full_arns(run, function_name):
+    execution = run(invoke_task(function_name), {}, resources={"filterPredictions": lambda event, context: "ok"})
+    assert execution.output["Payload"] == "ok"
+
+
+def test_output_path_payload_like_the_exported_workflows(run):
+    execution = run(invoke_task("f", OutputPath="$.Payload.body"), {"x": 1}, resources={"f": lambda event, context: {"body": event}})
+    assert execution.output == {"x": 1}
+
+
+def test_legacy_function_arn_passes_the_effective_input_and_returns_the_raw_result(run):
+    execution = run(legacy_task(InputPath="$.body"), {"body": {"x": 1}}, resources={"filterPredictions": lambda event, context: [event]})
+    assert execution.output == [{"x": 1}]
+    assert execution.event_types == [
+        "ExecutionStarted", "TaskStateEntered", "LambdaFunctionScheduled", "LambdaFunctionStarted",
+        "LambdaFunctionSucceeded", "TaskStateExited", "ExecutionSucceeded",
+    ]
+    assert execution.history[2]["lambdaFunctionScheduledEventDetails"] == {
+        "resource": ARN, "input": '{"x":1}', "inputDetails": {"truncated": False}}
+    assert "lambdaFunctionStartedEventDetails" not in execution.history[3]
+    assert execution.history[4]["lambdaFunctionSucceededEventDetails"] == {"output": '[{"x":1}]', "outputDetails": {"truncated": False}}
+
+
+def failing_filter(event, context):
+    raise THRESHOLD_CONFIDENCE_NOT_MET("confidence 0.62 is below 0.93")
+
+
+def test_handler_exception_becomes_the_error_named_by_its_class(run):
+    execution = run(invoke_task("filterPredictions"), {}, resources={"filterPredictions": failing_filter})
+    assert (execution.status, execution.error) == (FAILED, "THRESHOLD_CONFIDENCE_NOT_MET")
+    cause = json.loads(execution.cause)
+    assert list(cause) == ["errorMessage", "errorType", "requestId", "stackTrace"]
+    assert cause["errorMessage"] == "confidence 0.62 is below 0.93"
+    assert cause["errorType"] == "THRESHOLD_CONFIDENCE_NOT_MET"
+    assert len(cause["requestId"]) == 36
+    assert cause["stackTrace"][0].startswith('  File "') and "in failing_filter" in cause["stackTrace"][0]
+    assert execution.event_types[-3:] == ["TaskStarted", "TaskFailed", "ExecutionFailed"]
+    failed = execution.history[-2]["taskFailedEventDetails"]
+    assert failed == {"resourceType": "lambda", "resource": "invoke", "error": "THRESHOLD_CONFIDENCE_NOT_MET", "cause": execution.cause}
+
+
+def test_legacy_handler_exception_is_lambda_function_failed(run):
+    execution = run(legacy_task(), {}, resources={"filterPredictions": failing_filter})
+    assert execution.event_types[-2:] == ["LambdaFunctionFailed", "ExecutionFailed"]
+    assert execution.history[-2]["lambdaFunctionFailedEventDetails"]["error"] == "THRESHOLD_CONFIDENCE_NOT_MET"
+
+
+def test_catch_task_failed_to_succeed_as_in_the_exported_workflow(run):
+    definition = invoke_task("filterPredictions", Catch=[{"ErrorEquals": ["States.TaskFailed"], "Next": "Success"}])
+    definition["States"]["Success"] = {"Type": "Succeed"}
+    execution = run(definition, {}, resources={"filterPredictions": failing_filter})
+    assert execution.status == SUCCEEDED
+    assert execution.output["Error"] == "THRESHOLD_CONFIDENCE_NOT_MET"
+    assert execution.event_types[-5:] == ["TaskFailed", "TaskStateExited", "SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded"]
+
+
+def test_missing_function_fails_as_aws_does(run):
+    execution = run(invoke_task("nope"), {}, resources={})
+    assert execution.error == "Lambda.ResourceNotFoundException"
+    assert execution.cause.startswith(
+        "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope (Service: AWSLambda; Status Code: 404; "
+        "Error Code: ResourceNotFoundException; Request ID: ")
+    assert execution.event_types[-3:] == ["TaskStarted", "TaskFailed", "ExecutionFailed"]
+
+
+def test_missing_legacy_function_cannot_start(run):
+    execution = run(legacy_task(), {}, resources={})
+    assert execution.error == "Lambda.ResourceNotFoundException"
+    assert "arn:aws:lambda:us-east-1:724320200543:function:filterPredictions" in execution.cause
+    assert execution.event_types == ["ExecutionStarted", "TaskStateEntered", "LambdaFunctionScheduled", "LambdaFunctionStartFailed", "ExecutionFailed"]
+
+
+def test_handler_context_offers_what_lambda_offers(run, clock):
+    seen = {}
+
+    def handler(event, context):
+        clock.advance(1.5)
+        seen.update(
+            aws_request_id=context.aws_request_id, function_name=context.function_name,
+            function_version=context.function_version, invoked_function_arn=context.invoked_function_arn,
+            memory_limit_in_mb=context.memory_limit_in_mb, log_group_name=context.log_group_name,
+            log_stream_name=context.log_stream_name, remaining=context.get_remaining_time_in_millis(),
+        )
+        return None
+
+    resources = Resources().add_lambda("serializeImageData", handler, timeout=3, memory_size=512)
+    execution = run(invoke_task(ARN.replace("filterPredictions", "serializeImageData") + ":$LATEST"), {}, resources=resources)
+    request_id = execution.output["SdkResponseMetadata"]["RequestId"]
+    assert seen == {
+        "aws_request_id": request_id,
+        "function_name": "serializeImageData",
+        "function_version": "$LATEST",
+        "invoked_function_arn": "arn:aws:lambda:us-east-1:724320200543:function:serializeImageData:$LATEST",
+        "memory_limit_in_mb": "512",
+        "log_group_name": "/aws/lambda/serializeImageData",
+        "log_stream_name": f"2024/01/01/[$LATEST]{request_id.replace('-', '')}",
+        "remaining": 1500,
+    }
+    assert execution.output["Payload"] is None
+
+
+def test_handler_outliving_its_timeout_is_sandbox_timedout(run, clock):
+    def slow(event, context):
+        clock.advance(4)
+        return "late"
+
+    execution = run(invoke_task("slow"), {}, resources=Resources().add_lambda("slow", slow, timeout=3))
+    assert execution.error == "Sandbox.Timedout"
+    assert json.loads(execution.cause)["errorMessage"].endswith("Error: Task timed out after 3.00 seconds")
+
+
+def test_result_that_is_not_json_is_a_marshal_error(run):
+    execution = run(invoke_task("f"), {}, resources={"f": lambda event, context: {1, 2}})
+    assert execution.error == "Runtime.MarshalError"
+    assert json.loads(execution.cause)["errorMessage"] == "Unable to marshal response: Object of type set is not JSON serializable"
+
+
+def test_response_over_six_megabytes_fails_like_lambda(run):
+    execution = run(invoke_task("big"), {}, resources={"big": lambda event, context: "x" * 6_300_000})
+    assert execution.error == "Function.ResponseSizeTooLarge"
+    assert json.loads(execution.cause)["errorMessage"] == "Response payload size exceeded maximum allowed payload size (6291556 bytes)."
+
+
+def test_request_over_six_megabytes_is_refused_before_the_handler_runs():
+    """A state's input is capped at 256 KiB, so only a direct invoke can build such a request."""
+    function = LambdaFunction("f", lambda event, context: pytest.fail("handler must not run"), "us-east-1", "123456789012")
+    request = json.dumps("x" * REQUEST_LIMIT_BYTES)
+    with pytest.raises(StatesError) as raised:
+        invoke(function, "x", request, request_id="r", qualifier=None, invoked_arn=function.arn, clock=FakeClock())
+    assert raised.value.error == "Lambda.RequestTooLargeException"
+    assert raised.value.cause.startswith("Request must be smaller than 6291456 bytes for the InvokeFunction operation")
+
+
+def test_result_over_256_kib_is_data_limit_exceeded_and_cannot_be_caught(run):
+    definition = invoke_task("big", Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Caught"}])
+    definition["States"]["Caught"] = {"Type": "Succeed"}
+    execution = run(definition, {}, resources={"big": lambda event, context: "x" * 300_000})
+    assert execution.error == "States.DataLimitExceeded"
+    assert execution.cause == ("The state/task 'Invoke' returned a result with a size exceeding the maximum number of bytes "
+                               "service limit.")
+
+
+def test_async_invocation_type_returns_202_without_payload(run):
+    definition = invoke_task("f")
+    definition["States"]["Invoke"]["Parameters"]["InvocationType"] = "Event"
+    output = run(definition, {}, resources={"f": lambda event, context: "ignored"}).output
+    assert (output["StatusCode"], output["Payload"]) == (202, "")
+
+
+def test_request_ids_are_reproducible_with_a_seeded_random(run):
+    first = run(invoke_task("f"), {}, resources={"f": lambda e, c: 1}, random=random.Random(3))
+    second = run(invoke_task("f"), {}, resources={"f": lambda e, c: 1}, random=random.Random(3))
+    assert first.output["SdkResponseMetadata"] == second.output["SdkResponseMetadata"]
+    assert first.name == second.name
