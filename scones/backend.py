@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 # name -> "module:attribute", imported on first use.
 BACKENDS = {
     "local": "scones.backends.local:LocalBackend",
+    "aws": "scones.backends.aws:AwsBackend",
 }
 
 DEFAULT_BUCKET = "scones-unlimited"

@@ -1,0 +1,303 @@
+"""The aws backend: the same workflow, files and hyperparameters, on a real AWS account.
+
+``scones <step> --backend aws`` runs each step against AWS itself: S3 for the
+staged data, SageMaker's built-in image-classification algorithm for training,
+a real-time endpoint with Data Capture, three Lambda functions and a Step
+Functions state machine built from ``asl/scones_workflow.asl.json``. Every
+resource is tagged ``scones:project``, every role is least-privilege
+(:mod:`~scones.backends.aws.iam_policies`), and ``cleanup`` deletes exactly what
+carries the tag, saying what it would have cost per hour.
+
+Clients come from one injectable ``boto3`` session; waits use an injectable
+``sleep`` and ``clock`` so tests (against moto) never sleep.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import cached_property
+from typing import Callable, Sequence
+
+import boto3
+import botocore.config
+
+from scones.backend import (
+    DEFAULT_ENDPOINT,
+    CleanupReport,
+    EndpointInfo,
+    ExecutionOutcome,
+    TrainingOutcome,
+    WorkflowInfo,
+)
+from scones.backends.aws import cleanup as cleanup_steps
+from scones.backends.aws import endpoints, sdk
+from scones.backends.aws.errors import CREDENTIALS_ADVICE, REGION_ADVICE, SconesAwsError, aws_errors
+from scones.backends.aws.functions import FunctionSpec, ensure_function
+from scones.backends.aws.iam_policies import (
+    DEFAULT_IMAGE_PREFIXES,
+    RoleSpec,
+    all_role_specs,
+    lambda_role_specs,
+    sagemaker_role_spec,
+    workflow_role_spec,
+)
+from scones.backends.aws.lambda_packaging import package_handler
+from scones.backends.aws.naming import DEFAULT_PROJECT, HANDLER_MODULES, Scope, check_sagemaker_name, ecr_repository_arn
+from scones.backends.aws.roles import ensure_role
+from scones.backends.aws.state_machines import ensure_state_machine, fill_definition, run_execution, workflow_definition
+from scones.backends.aws.training import TrainingSettings, check_staged, run_training_job, staged_class_names
+from scones.backends.aws.training import training_job_request, training_outcome
+from scones.backends.aws.waiters import Poller
+from scones.capture import CaptureConfig
+from scones.hyperparameters import Hyperparameters
+from scones.inferences import DEFAULT_THRESHOLD, check_threshold
+from scones.monitoring.reading import endpoint_capture_uri
+from scones.staging import DEFAULT_CLASSES, StageReport, stage_archive
+from scones.storage import S3Uri, Storage
+
+CAPTURE_PREFIX = "data_capture"
+
+
+class AwsBackend:
+    """Scones on AWS. Every setting has the course's value as its default."""
+
+    name = "aws"
+
+    def __init__(
+        self,
+        *,
+        region: str | None = None,
+        bucket: str | None = None,
+        role_arn: str | None = None,
+        training_instance_type: str = "ml.p3.2xlarge",
+        endpoint_instance_type: str = "ml.m5.xlarge",
+        spot: bool = False,
+        max_runtime_seconds: int = TrainingSettings.max_runtime_seconds,
+        max_wait_seconds: int | None = None,
+        capture_sampling_percentage: int = 100,
+        project: str = DEFAULT_PROJECT,
+        name_prefix: str = "",
+        image_prefixes: Sequence[str] = DEFAULT_IMAGE_PREFIXES,
+        session: boto3.session.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        log: Callable[[str], None] = print,
+        endpoint_url: str | None = None,
+    ):
+        if endpoint_url:
+            raise ValueError("--endpoint-url is for the local backend; the aws backend talks to AWS itself")
+        self.session = session or boto3.session.Session(region_name=region)
+        self.region = region or self.session.region_name
+        if not self.region:
+            raise SconesAwsError("no AWS region is configured", REGION_ADVICE, code="NoRegionError")
+        if self.session.get_credentials() is None:
+            raise SconesAwsError("no AWS credentials were found", CREDENTIALS_ADVICE, code="NoCredentialsError")
+        self._bucket = bucket
+        self._role_arn = role_arn
+        self.training_settings = TrainingSettings(instance_type=training_instance_type, spot=spot,
+                                         max_runtime_seconds=max_runtime_seconds, max_wait_seconds=max_wait_seconds)
+        self.endpoint_instance_type = endpoint_instance_type
+        self.capture_sampling_percentage = capture_sampling_percentage
+        self.project = project
+        self.name_prefix = name_prefix
+        self.image_prefixes = tuple(image_prefixes)
+        self.poller = Poller(sleep=sleep, clock=clock)
+        self.log = log
+        self._clients: dict[str, object] = {}
+
+    # ------------------------------------------------------------- plumbing
+
+    def client(self, service: str):
+        """One client per service, from the backend's session (standard retries, a pool for S3's threads)."""
+        if service not in self._clients:
+            config = botocore.config.Config(retries={"max_attempts": 8, "mode": "standard"},
+                                            max_pool_connections=32)
+            self._clients[service] = self.session.client(service, region_name=self.region, config=config)
+        return self._clients[service]
+
+    @cached_property
+    def scope(self) -> Scope:
+        """Account, region, partition, project and name prefix: what every name and ARN derives from."""
+        with aws_errors("finding your AWS account (sts:GetCallerIdentity)"):
+            account = self.client("sts").get_caller_identity()["Account"]
+        return Scope(region=self.region, account=account, partition=self.session.get_partition_for_region(self.region),
+                     project=self.project, prefix=self.name_prefix)
+
+    @cached_property
+    def bucket(self) -> str:
+        """``--bucket``, else the SageMaker SDK's default bucket ``sagemaker-{region}-{account}``."""
+        if self._bucket:
+            return self._bucket
+        with aws_errors("naming the default SageMaker bucket"):
+            return sdk.default_bucket_name(self.session)
+
+    @cached_property
+    def image_uri(self) -> str:
+        return sdk.algorithm_image_uri(self.region)
+
+    @cached_property
+    def storage(self) -> Storage:
+        return Storage(self.client("s3"))
+
+    def _bucket_or_default(self, bucket: str | None) -> str:
+        return bucket or self.bucket
+
+    def _ensure_role(self, spec: RoleSpec) -> str:
+        with aws_errors(f"creating or updating the IAM role {spec.name}"):
+            return ensure_role(self.client("iam"), self.scope, spec, self.log)
+
+    def sagemaker_role_arn(self, bucket: str) -> str:
+        """``--role-arn`` if given, else Scones's least-privilege SageMaker execution role for ``bucket``."""
+        if self._role_arn:
+            return self._role_arn
+        return self._ensure_role(sagemaker_role_spec(self.scope, bucket=bucket,
+                                                     image_repository_arn=ecr_repository_arn(self.image_uri,
+                                                                                             self.scope.partition)))
+
+    def role_specs(self, *, bucket: str | None = None, endpoint_name: str = DEFAULT_ENDPOINT) -> list[RoleSpec]:
+        """Every role a deployment uses, with its generated policies (what ``scones aws policies`` prints)."""
+        return all_role_specs(self.scope, bucket=self._bucket_or_default(bucket), endpoint_name=endpoint_name,
+                              image_repository_arn=ecr_repository_arn(self.image_uri, self.scope.partition),
+                              image_prefixes=self.image_prefixes)
+
+    # ----------------------------------------------------------------- steps
+
+    def describe(self) -> list[str]:
+        scope = self.scope
+        spot = ", spot" if self.training_settings.spot else ""
+        return [
+            f"AWS account {scope.account}, region {scope.region}; resources tagged scones:project={scope.project}",
+            f"data in s3://{self.bucket}/; training on {self.training_settings.instance_type}{spot}; "
+            f"endpoint on {self.endpoint_instance_type}",
+        ]
+
+    def stage(self, archive_path: str, *, bucket: str | None = None, classes: Sequence[str] = DEFAULT_CLASSES,
+              on_progress=None) -> StageReport:
+        target = self._bucket_or_default(bucket)
+        report = stage_archive(archive_path, self.storage, target, classes, on_progress=on_progress)
+        if report.bucket_created:
+            with aws_errors(f"tagging the new bucket {target}"):
+                self.client("s3").put_bucket_tagging(Bucket=target, Tagging={"TagSet": self.scope.tag_list})
+        return report
+
+    def train(self, *, bucket: str | None = None, hyperparameters: Hyperparameters, job_name: str | None = None,
+              seed: int | None = None, log: Callable[[str], None] | None = None) -> TrainingOutcome:
+        """Train on SageMaker and follow the job to the end (minutes on ml.p3.2xlarge; billed per second)."""
+        log = log or self.log
+        target = self._bucket_or_default(bucket)
+        if seed is not None:
+            log("note: the built-in algorithm takes no seed; --seed applies to local training only")
+        check_staged(self.storage, target)
+        class_names = staged_class_names(self.storage, target, hyperparameters.num_classes)
+        name = check_sagemaker_name(job_name or sdk.timestamped_name("scones-image-classification"), "job name")
+        request = training_job_request(job_name=name, bucket=target, image_uri=self.image_uri,
+                                       role_arn=self.sagemaker_role_arn(target),
+                                       hyperparameters=hyperparameters.to_sagemaker(), settings=self.training_settings,
+                                       tags=self.scope.tag_list)
+        with aws_errors(f"training job {name}", instance_type=self.training_settings.instance_type):
+            description, lines = run_training_job(self.client("sagemaker"), self.client("logs"), request,
+                                                  poller=self.poller, settings=self.training_settings, log=log)
+        return training_outcome(description, lines, class_names)
+
+    def capture_uri(self, endpoint_name: str = DEFAULT_ENDPOINT, *, bucket: str | None = None) -> str:
+        """Where the endpoint's Data Capture files land (what monitoring reads through ``storage``)."""
+        return endpoint_capture_uri(self._bucket_or_default(bucket), endpoint_name, CAPTURE_PREFIX)
+
+    def default_capture(self, bucket: str | None = None) -> CaptureConfig:
+        return CaptureConfig(f"s3://{self._bucket_or_default(bucket)}/{CAPTURE_PREFIX}",
+                             sampling_percentage=self.capture_sampling_percentage)
+
+    def deploy(self, *, model_uri: str, endpoint_name: str = DEFAULT_ENDPOINT, bucket: str | None = None,
+               capture: CaptureConfig | None = None, instance_type: str | None = None,
+               class_names: Sequence[str] | None = None) -> EndpointInfo:
+        """Create the endpoint, or swap an existing one to the new model (blue/green)."""
+        target = self._bucket_or_default(bucket)
+        check_sagemaker_name(endpoint_name, "endpoint name")
+        model_bucket = S3Uri.parse(model_uri).bucket
+        if model_bucket != target and not self._role_arn:
+            raise SconesAwsError(f"the model {model_uri} is outside s3://{target}/, which is all Scones's role reads",
+                                 f"pass --bucket {model_bucket}, or --role-arn with a role that can read it",
+                                 code="ModelOutsideBucket")
+        capture = capture or self.default_capture(target)
+        instance = instance_type or self.endpoint_instance_type
+        role_arn = self.sagemaker_role_arn(target)
+        model_tags = self.scope.tag_list + ([endpoints.class_names_tag(class_names)] if class_names else [])
+        model = endpoints.model_request(model_name=sdk.unique_name(f"{endpoint_name}-model"), image_uri=self.image_uri,
+                                        model_uri=model_uri, role_arn=role_arn, tags=model_tags)
+        config = endpoints.endpoint_config_request(config_name=sdk.unique_name(f"{endpoint_name}-config"),
+                                                   model_name=model["ModelName"], instance_type=instance,
+                                                   capture=capture, tags=self.scope.tag_list)
+        with aws_errors(f"deploying endpoint {endpoint_name}", instance_type=instance):
+            description = endpoints.deploy_endpoint(self.client("sagemaker"), self.scope, endpoint_name=endpoint_name,
+                                                    model=model, config=config, poller=self.poller, log=self.log)
+        return EndpointInfo(name=endpoint_name, variant=config["ProductionVariants"][0]["VariantName"],
+                            model_uri=model_uri, location=description["EndpointArn"], capture=capture)
+
+    def invoke_endpoint(self, endpoint_name: str, body: bytes, content_type: str = "image/png") -> list[float]:
+        with aws_errors(f"invoking endpoint {endpoint_name}"):
+            return endpoints.invoke(self.client("sagemaker-runtime"), endpoint_name, body, content_type)
+
+    def delete_endpoint(self, endpoint_name: str = DEFAULT_ENDPOINT) -> bool:
+        """Delete the endpoint (it stops billing), its config and its model; False if there was none."""
+        with aws_errors(f"deleting endpoint {endpoint_name}"):
+            return endpoints.delete_endpoint(self.client("sagemaker"), self.scope, endpoint_name, self.log)
+
+    def deploy_functions(self, *, endpoint_name: str = DEFAULT_ENDPOINT, threshold: float = DEFAULT_THRESHOLD,
+                         bucket: str | None = None) -> dict[str, str]:
+        """The three Lambda functions and their roles; returns logical name → function ARN."""
+        limit = check_threshold(threshold)
+        environments = {"serializeImageData": {}, "classifyImage": {"ENDPOINT_NAME": endpoint_name},
+                        "filterInferences": {"THRESHOLD": repr(limit)}}
+        arns = {}
+        for spec in lambda_role_specs(self.scope, bucket=self._bucket_or_default(bucket), endpoint_name=endpoint_name,
+                                      image_prefixes=self.image_prefixes):
+            logical = spec.purpose
+            function = FunctionSpec(name=self.scope.function_name(logical),
+                                    package=package_handler(HANDLER_MODULES[logical]),
+                                    role_arn=self._ensure_role(spec), environment=environments[logical],
+                                    description=f"Scones Unlimited workflow: {logical}")
+            with aws_errors(f"deploying the Lambda function {function.name}"):
+                arns[logical] = ensure_function(self.client("lambda"), self.scope, function, poller=self.poller,
+                                                log=self.log)
+        return arns
+
+    def deploy_workflow(self, *, endpoint_name: str = DEFAULT_ENDPOINT, threshold: float = DEFAULT_THRESHOLD,
+                        bucket: str | None = None) -> WorkflowInfo:
+        """Functions, roles and the state machine from ``asl/scones_workflow.asl.json``; idempotent."""
+        functions = self.deploy_functions(endpoint_name=endpoint_name, threshold=threshold, bucket=bucket)
+        definition = fill_definition(workflow_definition(), functions)
+        role_arn = self._ensure_role(workflow_role_spec(self.scope))
+        with aws_errors(f"deploying the state machine {self.scope.state_machine_name}"):
+            arn = ensure_state_machine(self.client("stepfunctions"), self.scope, definition=definition,
+                                       role_arn=role_arn, poller=self.poller, log=self.log)
+        return WorkflowInfo(state_machine=arn, functions=functions, definition=definition)
+
+    def start_execution(self, workflow: WorkflowInfo | str, execution_input: dict, *,
+                        name: str | None = None) -> ExecutionOutcome:
+        """Run one execution to its end; status, output, error, cause and the full history."""
+        arn = workflow.state_machine if isinstance(workflow, WorkflowInfo) else workflow
+        execution_name = name or sdk.unique_name("scones-execution")
+        with aws_errors(f"execution {execution_name}"):
+            return run_execution(self.client("stepfunctions"), arn, execution_input, name=execution_name,
+                                 poller=self.poller)
+
+    def cleanup(self, *, dry_run: bool = False, delete_data: bool = False, bucket: str | None = None) -> CleanupReport:
+        """Delete everything tagged with this project (data only with ``delete_data``); never anything else."""
+        with aws_errors("cleaning up"):
+            arns = cleanup_steps.tagged_arns(self.client("resourcegroupstaggingapi"), self.scope)
+            doomed = (cleanup_steps.sagemaker_doomed(self.client("sagemaker"), arns)
+                      + cleanup_steps.workflow_doomed(self.client("stepfunctions"), self.client("lambda"), arns)
+                      + cleanup_steps.role_doomed(self.client("iam"), self.scope))
+            if delete_data:
+                doomed += cleanup_steps.data_doomed(self.storage, self._bucket_or_default(bucket))
+            return cleanup_steps.run_cleanup(doomed, dry_run=dry_run, scope=self.scope, log=self.log)
+
+    def close(self) -> None:
+        """Nothing runs locally; clients hold only connection pools."""
+        self._clients.clear()
+
+    def __enter__(self) -> "AwsBackend":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
