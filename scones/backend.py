@@ -86,6 +86,7 @@ class Backend(Protocol):
     """What every backend offers: one storage, and one method per workflow step."""
 
     name: str
+    bucket: str  # where staged data, models and captures live unless a step is told otherwise
 
     @property
     def storage(self) -> "Storage": ...
@@ -93,7 +94,8 @@ class Backend(Protocol):
     def describe(self) -> list[str]:
         """Human-readable lines saying which services this backend talks to."""
 
-    def stage(self, archive_path: str, *, bucket: str, classes: Sequence[str]) -> "StageReport":
+    def stage(self, archive_path: str, *, bucket: str | None = None,
+              classes: Sequence[str] = ...) -> "StageReport":
         """Stage the chosen classes of a CIFAR-100 archive into ``bucket``."""
 
     def close(self) -> None:

@@ -25,6 +25,10 @@ from rich.progress import (
 from scones import __version__
 from scones.backend import BACKENDS, DEFAULT_BUCKET, get_backend
 from scones.cifar import CifarArchiveError, read_archive
+from scones.asl.cli import asl_group
+from scones.asl.validation import DefinitionError
+from scones.backends.aws.cli import aws_group
+from scones.backends.aws.errors import SconesAwsError
 from scones.monitoring.command import monitor_command
 from scones.download import CIFAR100_URL, SourceError, resolve_source
 from scones.staging import DEFAULT_CLASSES, plan_stage, upload_plan
@@ -33,11 +37,16 @@ from scones.storage import StorageError
 console = Console(stderr=True, highlight=False)
 
 # Errors whose message is the whole story: shown without a traceback.
-USER_ERRORS = (CifarArchiveError, SourceError, StorageError, ValueError)
+USER_ERRORS = (CifarArchiveError, SourceError, StorageError, SconesAwsError, DefinitionError, ValueError)
 
 
 def split_names(value: str) -> list[str]:
     return [name.strip() for name in value.split(",") if name.strip()]
+
+
+bucket_option = click.option(
+    "--bucket", default=None, metavar="NAME",
+    help=f"S3 bucket (default: {DEFAULT_BUCKET} locally, sagemaker-REGION-ACCOUNT on AWS).")
 
 
 def backend_options(command):
@@ -48,15 +57,16 @@ def backend_options(command):
         click.option("--endpoint-url", default=None, metavar="URL",
                      help="S3 endpoint for the local backend (default: LocalStack if it runs, "
                           "else `scones up`, else an embedded server)."),
-        click.option("--region", default="us-east-1", show_default=True, envvar="AWS_DEFAULT_REGION"),
+        click.option("--region", default=None, envvar="AWS_DEFAULT_REGION",
+                     help="AWS region (default: your AWS configuration's; us-east-1 locally)."),
     ]
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
 
-def open_backend(backend_name: str, endpoint_url: str | None, region: str):
-    settings = {"region": region}
-    if endpoint_url:
-        settings["endpoint_url"] = endpoint_url
+def open_backend(backend_name: str, endpoint_url: str | None, region: str | None, bucket: str | None = None):
+    """The chosen backend; only the settings the user gave are passed, so each backend keeps its defaults."""
+    given = {"region": region, "endpoint_url": endpoint_url, "bucket": bucket}
+    settings = {name: value for name, value in given.items() if value is not None}
     backend = get_backend(backend_name, **settings)
     for line in backend.describe():
         console.print(f"[bold]{backend.name}[/]: {line}")
@@ -90,14 +100,14 @@ def fetch_archive(source: str | None) -> str:
     return str(path)
 
 
-def run_stage(backend, source: str | None, bucket: str, classes: list[str]):
+def run_stage(backend, source: str | None, classes: list[str]):
     archive = fetch_archive(source)
     with console.status("reading the archive and writing PNGs…"):
         plan = plan_stage(read_archive(archive), classes)
     with Progress(TextColumn("uploading"), BarColumn(), MofNCompleteColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("upload", total=len(plan.images) + len(plan.listings))
-        report = upload_plan(plan, backend.storage, bucket, on_progress=lambda n: bar.advance(task, n))
+        report = upload_plan(plan, backend.storage, backend.bucket, on_progress=lambda n: bar.advance(task, n))
     for split, counts in plan.counts.items():
         shown = ", ".join(f"{count} {name}" for name, count in counts.items())
         console.print(f"{split}: {shown}")
@@ -122,17 +132,17 @@ def cli():
               help=f"The CIFAR-100 python archive (default: download {CIFAR100_URL} into the cache).")
 @click.option("--classes", default=",".join(DEFAULT_CLASSES), show_default=True,
               help="Comma-separated CIFAR-100 fine label names; class ids follow this order.")
-@click.option("--bucket", default=DEFAULT_BUCKET, show_default=True)
+@bucket_option
 def stage(backend_name, endpoint_url, region, source, classes, bucket):
     """Stage the chosen classes to s3://BUCKET/{train,test}/ as PNGs, with train.lst and test.lst.
 
     Objects already there with the same content are not uploaded again.
     """
-    with open_backend(backend_name, endpoint_url, region) as backend:
+    with open_backend(backend_name, endpoint_url, region, bucket) as backend:
         if getattr(backend, "s3_endpoint", None) and backend.s3_endpoint.kind == "embedded":
             console.print("[yellow]note[/]: the embedded S3 lives only while this command runs; "
                           "run `scones up` in another terminal to keep data between commands.")
-        run_stage(backend, source, bucket, split_names(classes))
+        run_stage(backend, source, split_names(classes))
 
 
 @cli.command()
@@ -159,15 +169,17 @@ def up(host, port):
 @click.option("--source", metavar="PATH_OR_URL", default=None,
               help=f"The CIFAR-100 python archive (default: download {CIFAR100_URL} into the cache).")
 @click.option("--classes", default=",".join(DEFAULT_CLASSES), show_default=True)
-@click.option("--bucket", default=DEFAULT_BUCKET, show_default=True)
+@bucket_option
 def run(backend_name, endpoint_url, region, source, classes, bucket):
     """Run the whole workflow: stage, train, deploy, execute, monitor, clean up."""
-    with open_backend(backend_name, endpoint_url, region) as backend:
+    with open_backend(backend_name, endpoint_url, region, bucket) as backend:
         console.rule("stage")
-        run_stage(backend, source, bucket, split_names(classes))
+        run_stage(backend, source, split_names(classes))
 
 
 cli.add_command(with_backend_storage(monitor_command))
+cli.add_command(asl_group)
+cli.add_command(aws_group)
 
 
 def main() -> None:

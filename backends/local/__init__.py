@@ -31,9 +31,11 @@ class LocalBackend:
         *,
         endpoint_url: str | None = None,
         region: str = DEFAULT_REGION,
+        bucket: str = DEFAULT_BUCKET,
         environ: Mapping[str, str] = os.environ,
     ):
         self.region = region
+        self.bucket = bucket
         self._embedded: EmbeddedS3 | None = None
         chosen = choose_s3_endpoint(endpoint_url, environ, localstack_is_healthy, scones_up_is_running)
         if chosen is None:
@@ -49,9 +51,9 @@ class LocalBackend:
     def describe(self) -> list[str]:
         return [self.s3_endpoint.describe()]
 
-    def stage(self, archive_path: str, *, bucket: str = DEFAULT_BUCKET,
+    def stage(self, archive_path: str, *, bucket: str | None = None,
               classes: Sequence[str] = DEFAULT_CLASSES, on_progress=None) -> StageReport:
-        return stage_archive(archive_path, self.storage, bucket, classes, on_progress=on_progress)
+        return stage_archive(archive_path, self.storage, bucket or self.bucket, classes, on_progress=on_progress)
 
     def close(self) -> None:
         if self._embedded is not None:
