@@ -6,7 +6,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from aws_fakes import BUCKET, REGION, FakeClock, Recorder, repair_endpoint_config_arns
+from .aws_fakes import BUCKET, REGION, FakeClock, Recorder, repair_endpoint_config_arns
 
 
 @pytest.fixture

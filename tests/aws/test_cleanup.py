@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from aws_fakes import ACCOUNT, BUCKET, REGION, emulate_stop_training_job, sagemaker_backend
+from .aws_fakes import ACCOUNT, BUCKET, REGION, emulate_stop_training_job, sagemaker_backend
 from scones.backends.aws.cleanup import arn_resource
 from scones.backends.aws.prices import HOURLY_USD, PRICES_AS_OF, hourly_cost
 from scones.backends.aws.training import TrainingSettings, training_job_request

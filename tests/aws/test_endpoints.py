@@ -7,7 +7,7 @@ import json
 import pytest
 from moto.sagemakerruntime.models import sagemakerruntime_backends
 
-from aws_fakes import ACCOUNT, BUCKET, REGION, emulate_update_endpoint, sagemaker_backend
+from .aws_fakes import ACCOUNT, BUCKET, REGION, emulate_update_endpoint, sagemaker_backend
 from scones.backends.aws.endpoints import class_names_tag
 from scones.backends.aws.errors import SconesAwsError
 from scones.capture import CaptureConfig

@@ -7,7 +7,7 @@ import botocore.exceptions
 import pytest
 from botocore.stub import Stubber
 
-from aws_fakes import ACCOUNT, BUCKET, REGION
+from .aws_fakes import ACCOUNT, BUCKET, REGION
 from scones.backends.aws import AwsBackend
 from scones.backends.aws.errors import (
     CREDENTIALS_ADVICE,

@@ -14,7 +14,7 @@ import pytest
 from botocore.stub import Stubber
 from moto.stepfunctions.models import stepfunctions_backends
 
-from aws_fakes import ACCOUNT, BUCKET, REGION
+from .aws_fakes import ACCOUNT, BUCKET, REGION
 from scones.backends.aws.errors import SconesAwsError
 from scones.backends.aws.state_machines import execution_history
 

@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from aws_fakes import ACCOUNT
+from .aws_fakes import ACCOUNT
 from scones.backends.aws.cli import aws_group
 from scones.backends.aws.iam_policies import (
     all_role_specs,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 
-from aws_fakes import ACCOUNT, REGION
+from .aws_fakes import ACCOUNT, REGION
 from scones.testing import synthetic_split, write_cifar_archive
 
 

@@ -18,7 +18,7 @@ from scones.backends.aws.errors import SconesAwsError
 from scones.backends.aws.training import TrainingSettings, training_job_request
 from scones.hyperparameters import Hyperparameters
 
-from aws_fakes import ACCOUNT, BUCKET, REGION, sagemaker_backend
+from .aws_fakes import ACCOUNT, BUCKET, REGION, sagemaker_backend
 
 JOB = "scones-test-job"
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"

@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 import scones.backends.aws as aws_backend
-from aws_fakes import ACCOUNT, BUCKET, REGION
+from .aws_fakes import ACCOUNT, BUCKET, REGION
 from scones.backends.aws.errors import SconesAwsError
 from scones.backends.aws.lambda_packaging import package_handler
 from scones.backends.aws.state_machines import workflow_definition

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cifar_archives import archive_with_members
+from .cifar_archives import archive_with_members
 from scones.cifar import (
     CifarArchiveError,
     UnsafePickleError,

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from capture_writing import CLASSES, inference_record, put_capture_file
+from .capture_writing import CLASSES, inference_record, put_capture_file
 from click.testing import CliRunner
 from PIL import Image
 

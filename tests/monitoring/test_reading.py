@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from capture_writing import inference_record, put_capture_file, write_capture_file
+from .capture_writing import inference_record, put_capture_file, write_capture_file
 from hypothesis import given
 from hypothesis import strategies as st
 

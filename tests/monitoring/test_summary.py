@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
-from capture_writing import inference_record
+from .capture_writing import inference_record
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -6,7 +6,7 @@ import base64
 import io
 from datetime import datetime, timezone
 
-from capture_writing import png_image
+from .capture_writing import png_image
 from PIL import Image
 
 from scones.capture import CapturedPayload

@@ -1,0 +1,416 @@
+"""The SageMaker runtime's InvokeEndpoint over HTTP on loopback, and the container's own routes.
+
+boto3 talks to it unchanged::
+
+    boto3.client("sagemaker-runtime", endpoint_url=server.url, region_name="us-east-1",
+                 aws_access_key_id="test", aws_secret_access_key="test"
+                 ).invoke_endpoint(EndpointName="scones-endpoint", ContentType="image/png", Body=png)
+
+Routes:
+
+- ``POST /endpoints/{EndpointName}/invocations`` — InvokeEndpoint (REST-JSON):
+  request headers ``Content-Type``, ``Accept``, ``X-Amzn-SageMaker-Target-Variant``,
+  ``X-Amzn-SageMaker-Inference-Id`` (recorded in Data Capture);
+  ``X-Amzn-SageMaker-Custom-Attributes`` is accepted and, as the built-in
+  algorithm does, not answered. The response carries the model's body,
+  ``Content-Type`` and ``x-Amzn-Invoked-Production-Variant``; every response
+  carries ``x-amzn-RequestId``.
+- ``GET /ping`` and ``POST /invocations`` — the algorithm container's routes.
+  ``/ping`` is 200 when the server hosts at least one endpoint and is not
+  loading one (with several endpoints: when all are loaded). ``/invocations``
+  answers as the container does — its own status codes, no Data Capture
+  (capture is the front end's job) — and needs the server to host exactly one
+  endpoint, since the route names none.
+
+Errors take the shape botocore parses for REST-JSON services: the code in the
+``x-amzn-ErrorType`` header, a JSON body with ``Message`` (and ModelError's
+``OriginalStatusCode``, ``OriginalMessage``, ``LogStreamArn``, ``ErrorCode``),
+so boto3 raises ``client.exceptions.ValidationError``, ``ModelError``,
+``ServiceUnavailable`` or ``InternalFailure``:
+
+- no such endpoint: 400 ValidationError, "Endpoint NAME of account
+  000000000000 not found." (AWS's wording);
+- a body over 6 MB: 400 ValidationError, "Request ID has oversize body." — the
+  limit is the API model's ``BodyBlob`` maximum, 6,291,456 bytes; the wording
+  is what SageMaker answers serverless endpoints (real-time ones have answered
+  a bare 413 in the past);
+- a target variant the endpoint lacks: 400 ValidationError (Scones' wording);
+- the container's own error answer (415 wrong content type, 406 wrong Accept,
+  400 not an image, 500 model failure, 503 full queue): 424 ModelError,
+  "Received client error (415) from primary with message "…". See <CloudWatch
+  URL> in account 000000000000 for more information." (AWS's wording; ``ErrorCode``
+  is ``CLIENT_ERROR_FROM_MODEL`` as AWS sends, ``SERVER_ERROR_FROM_MODEL`` for
+  5xx by analogy);
+- no answer within the time limit (60 s): 424 ModelError, status 0, AWS's
+  "Your invocation timed out …" message;
+- an endpoint shutting down: 503 ServiceUnavailable;
+- a model that cannot be loaded, or any fault of the server itself: 500
+  InternalFailure; the fault is logged here and no client sees a stack trace.
+
+A full model queue is answered as a model server answers it — 503 from the
+container, which SageMaker hands back as ModelError — after a short wait for
+room (see :mod:`.micro_batcher`); botocore does not retry it, as it would not
+against AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+from scones.backends.local.endpoint_records import LOCAL_ACCOUNT_ID, EndpointNotFound
+from scones.backends.local.inference_container import (
+    RESPONSE_CONTENT_TYPE,
+    ContainerError,
+    InvocationTimeout,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_REGION = "us-east-1"
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+# The container's name in SageMaker's ModelError messages for a single-container model.
+CONTAINER_NAME = "primary"
+INVOCATION_TIMEOUT_MESSAGE = (
+    f"Your invocation timed out while waiting for a response from container {CONTAINER_NAME}. "
+    "Review the latency metrics for each container in Amazon CloudWatch, resolve the issue, and try again."
+)
+INVOKE_PATH = re.compile(r"/endpoints/([^/]+)/invocations")
+
+
+@dataclass(frozen=True)
+class InvokeRequest:
+    endpoint_name: str
+    body: bytes
+    content_type: str | None
+    accept: str | None = None
+    target_variant: str | None = None
+    inference_id: str | None = None
+
+
+class HostedEndpoint(Protocol):
+    name: str
+    variant: str
+
+    def invoke(self, request: InvokeRequest) -> bytes:
+        """The model's answer, captured; raises ContainerError, InvocationTimeout, ServiceUnavailableError."""
+
+    def invoke_container(self, body: bytes, content_type: str | None, accept: str | None) -> bytes:
+        """The container's answer, uncaptured and without a time limit."""
+
+
+class EndpointHost(Protocol):
+    def resolve(self, name: str) -> HostedEndpoint:
+        """The endpoint called ``name``; raises EndpointNotFound."""
+
+    def sole_endpoint(self) -> HostedEndpoint:
+        """The one endpoint hosted; raises LookupError (saying what is hosted) otherwise."""
+
+    def ready(self) -> bool:
+        """Whether /ping should say healthy."""
+
+
+class ServiceUnavailableError(Exception):
+    """Raise to answer ServiceUnavailable (503) with this message."""
+
+
+class InternalFailureError(Exception):
+    """Raise to answer InternalFailure (500) with this message (it must be safe to show)."""
+
+
+class LengthRequired(ValueError):
+    """A request body without a usable Content-Length."""
+
+
+# ------------------------------------------------------------------ responses
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    body: bytes = b""
+    content_type: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def aws_error(status: int, error_type: str, message: str, **fields) -> HttpResponse:
+    """A REST-JSON error: code in ``x-amzn-ErrorType``, ``Message`` and modelled fields in the body."""
+    body = json.dumps({"Message": message, **fields}, sort_keys=True).encode("utf-8")
+    return HttpResponse(status, body, "application/json", (("x-amzn-ErrorType", error_type),))
+
+
+def validation_error(message: str) -> HttpResponse:
+    return aws_error(400, "ValidationError", message)
+
+
+def oversize_body(request_id: str) -> HttpResponse:
+    return validation_error(f"Request {request_id} has oversize body.")
+
+
+def log_group(endpoint_name: str) -> str:
+    return f"/aws/sagemaker/Endpoints/{endpoint_name}"
+
+
+def model_error(endpoint_name: str, region: str, original_status: int, original_message: str) -> HttpResponse:
+    """SageMaker's wrapping of a container's error answer (status 0: no answer at all)."""
+    kind = "client" if 400 <= original_status < 500 else "server"
+    console = (f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+               f"#logEventViewer:group={log_group(endpoint_name)}")
+    message = (f'Received {kind} error ({original_status}) from {CONTAINER_NAME} with message '
+               f'"{original_message}". See {console} in account {LOCAL_ACCOUNT_ID} for more information.')
+    return aws_error(424, "ModelError", message,
+                     ErrorCode=f"{kind.upper()}_ERROR_FROM_MODEL",
+                     LogStreamArn=f"arn:aws:logs:{region}:{LOCAL_ACCOUNT_ID}:log-group:{log_group(endpoint_name)}",
+                     OriginalMessage=original_message,
+                     OriginalStatusCode=original_status)
+
+
+def service_unavailable(message: str) -> HttpResponse:
+    return aws_error(503, "ServiceUnavailable", message)
+
+
+def internal_failure(detail: str = "see the local endpoint server's log") -> HttpResponse:
+    return aws_error(500, "InternalFailure", f"An internal failure occurred: {detail}")
+
+
+def unknown_operation(method: str, path: str) -> HttpResponse:
+    return aws_error(404, "UnknownOperationException",
+                     f"No operation answers {method} {path}: POST /endpoints/NAME/invocations, "
+                     "GET /ping or POST /invocations")
+
+
+def container_answer(status: int, message: str) -> HttpResponse:
+    """An error as the container itself sends it: its status, its message as text."""
+    return HttpResponse(status, message.encode("utf-8"), "text/plain; charset=utf-8")
+
+
+def json_answer(body: bytes, variant: str | None = None) -> HttpResponse:
+    headers = (("x-Amzn-Invoked-Production-Variant", variant),) if variant else ()
+    return HttpResponse(200, body, RESPONSE_CONTENT_TYPE, headers)
+
+
+# --------------------------------------------------------------------- routes
+
+def match_route(method: str, target: str) -> tuple[str, str | None]:
+    """``(route, endpoint name)`` for a request line: invoke, ping, container or unknown."""
+    path = urlsplit(target).path
+    if method == "POST" and (match := INVOKE_PATH.fullmatch(path)):
+        return "invoke", unquote(match.group(1))
+    if method == "GET" and path == "/ping":
+        return "ping", None
+    if method == "POST" and path == "/invocations":
+        return "container", None
+    return "unknown", None
+
+
+def invoke_endpoint(host: EndpointHost, request: InvokeRequest, region: str) -> HttpResponse:
+    """InvokeEndpoint: the answer, or the error SageMaker gives for the fault."""
+    name = request.endpoint_name
+    try:
+        endpoint = host.resolve(name)
+        if request.target_variant is not None and request.target_variant != endpoint.variant:
+            return validation_error(f"Variant {request.target_variant} of endpoint {name} of account "
+                                    f"{LOCAL_ACCOUNT_ID} not found; its variant is {endpoint.variant}.")
+        return json_answer(endpoint.invoke(request), endpoint.variant)
+    except EndpointNotFound as error:
+        return validation_error(str(error))
+    except ContainerError as error:
+        return model_error(name, region, error.status, error.message)
+    except InvocationTimeout:
+        return model_error(name, region, 0, INVOCATION_TIMEOUT_MESSAGE)
+    except ServiceUnavailableError as error:
+        return service_unavailable(str(error))
+    except InternalFailureError as error:
+        return internal_failure(str(error))
+
+
+def invoke_container(host: EndpointHost, body: bytes, content_type: str | None, accept: str | None) -> HttpResponse:
+    """POST /invocations: the hosted endpoint's container, answering in its own terms."""
+    try:
+        return json_answer(host.sole_endpoint().invoke_container(body, content_type, accept))
+    except LookupError as error:
+        return container_answer(400, str(error))
+    except ContainerError as error:
+        return container_answer(error.status, error.message)
+    except ServiceUnavailableError as error:
+        return container_answer(503, str(error))
+    except InternalFailureError as error:
+        return container_answer(500, str(error))
+
+
+# --------------------------------------------------------------------- server
+
+class _RuntimeRequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: boto3 reuses its connections
+    # Headers and body go out in two writes; with Nagle's algorithm the second
+    # waits for the client's delayed ACK of the first: 40 ms per request.
+    disable_nagle_algorithm = True
+    server_version = "SconesLocalRuntime/1"
+    sys_version = ""
+    server: "RuntimeServer"
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    def _handle(self, method: str) -> None:
+        request_id = str(uuid.uuid4())
+        try:
+            response = self._respond(method, request_id)
+        except Exception:  # a fault of ours: logged here, never shown to the client
+            log.exception("%s %s (request %s) failed", method, self.path, request_id)
+            self.close_connection = True
+            response = internal_failure()
+        self._send(response, request_id)
+
+    def _respond(self, method: str, request_id: str) -> HttpResponse:
+        route, name = match_route(method, self.path)
+        if route == "ping":
+            return HttpResponse(200 if self.server.host.ready() else 503)
+        if route == "unknown":
+            self._discard_body()
+            return unknown_operation(method, self.path)
+        try:
+            body = self._read_body(MAX_PAYLOAD_BYTES)
+        except LengthRequired as error:
+            self.close_connection = True
+            return validation_error(str(error)) if route == "invoke" else container_answer(411, str(error))
+        content_type, accept = self.headers.get("Content-Type"), self.headers.get("Accept")
+        if route == "container":
+            if body is None:
+                return container_answer(413, f"the body is over {MAX_PAYLOAD_BYTES} bytes")
+            return invoke_container(self.server.host, body, content_type, accept)
+        if body is None:
+            return oversize_body(request_id)
+        request = InvokeRequest(endpoint_name=name, body=body, content_type=content_type, accept=accept,
+                                target_variant=self.headers.get("X-Amzn-SageMaker-Target-Variant"),
+                                inference_id=self.headers.get("X-Amzn-SageMaker-Inference-Id"))
+        return invoke_endpoint(self.server.host, request, self.server.region)
+
+    def _content_length(self) -> int:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            raise LengthRequired("send the body with a Content-Length header: the local endpoint does not "
+                                 "read chunked request bodies")
+        text = self.headers.get("Content-Length") or "0"
+        if not text.isdigit():
+            raise LengthRequired(f"Content-Length {text!r} is not a byte count")
+        return int(text)
+
+    def _read_body(self, limit: int) -> bytes | None:
+        """The body, or None when it is over ``limit`` (then read and dropped, so the connection stays usable)."""
+        length = self._content_length()
+        if length > limit:
+            self._drain(length)
+            return None
+        return self.rfile.read(length)
+
+    def _discard_body(self) -> None:
+        try:
+            self._drain(self._content_length())
+        except LengthRequired:
+            self.close_connection = True
+
+    def _drain(self, length: int) -> None:
+        while length > 0:
+            chunk = self.rfile.read(min(length, 1 << 16))
+            if not chunk:
+                break
+            length -= len(chunk)
+
+    def _send(self, response: HttpResponse, request_id: str) -> None:
+        try:
+            self.send_response(response.status)
+            self.send_header("x-amzn-RequestId", request_id)
+            if response.content_type:
+                self.send_header("Content-Type", response.content_type)
+            for header, value in response.headers:
+                self.send_header(header, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(response.body)
+        except OSError as error:  # the client went away; nothing to answer
+            log.debug("could not answer request %s: %s", request_id, error)
+            self.close_connection = True
+
+    def log_message(self, format: str, *args) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s", self.address_string(), format % args)
+
+
+class RuntimeServer(ThreadingHTTPServer):
+    """A thread per connection on ``host:port`` (127.0.0.1, a free port, by default).
+
+    :meth:`close` stops accepting, then closes the connections still open
+    (idle keep-alive ones), so no thread outlives the server.
+    """
+
+    daemon_threads = True
+    request_queue_size = 128  # many clients connecting at once must not be refused
+
+    def __init__(self, host: EndpointHost, address: tuple[str, int] = (DEFAULT_HOST, 0), *,
+                 region: str = DEFAULT_REGION):
+        self.host = host
+        self.region = region
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        super().__init__(address, _RuntimeRequestHandler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "RuntimeServer":
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"runtime server {self.url}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop_accepting(self) -> None:
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join()
+            self._thread = None
+
+    def close(self) -> None:
+        self.stop_accepting()
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.server_close()
+
+    def process_request(self, request, client_address) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request, client_address) -> None:
+        log.debug("connection from %s ended with an error", client_address, exc_info=True)

@@ -1,0 +1,239 @@
+"""The local endpoint under load: requests/s with Data Capture on, against the bare predictor.
+
+    .venv/bin/python benchmarks/bench_endpoint.py [--seconds 8] [--captured 10000]
+
+Model: a freshly initialised ResNet-20 for 3×32×32 images and 2 classes (the
+local backend's default network), exported as the algorithm's model.tar.gz and
+served by ``backends/local/predictor.py`` — the real artifact path.
+
+Prints, in one run:
+
+1. the bare predictor's throughput at batch 32 (``predict`` on 32 PNGs: decode + forward);
+2. endpoint requests/s at 1, 8 and 32 concurrent boto3 clients over loopback,
+   capture at 100 %, and the 32-client figure as a fraction of (1) (target ≥ 0.8);
+3. 10,000 captured invocations: records written to S3 and duplicate eventIds.
+
+Clients run in separate processes (spawned, so they do not share the
+server's interpreter lock), threads within them; each level warms up under
+its own load, then counts the requests completed in a fixed window. S3 is the
+embedded server, in its own process. Clients, server and S3 share this
+machine's CPUs, so the table also shows CPU milliseconds per request spent in
+the server process (model included) and in the client processes: on a
+machine with one core's worth of CPU, what boto3 spends per call is CPU the
+model does not get.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import resource
+import threading
+import time
+
+BUCKET = "scones-bench"
+IMAGES = 256
+LEVELS = ((1, 1), (8, 2), (32, 4))  # (clients, processes)
+WARM_UP_SECONDS = 3.0
+
+
+def bench_images(count: int = IMAGES) -> list[bytes]:
+    import numpy as np
+
+    from scones.images import encode_png
+
+    rng = np.random.default_rng(0)
+    return [encode_png(rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8)) for _ in range(count)]
+
+
+def client_process(url: str, endpoint: str, threads: int, start_at: float, stop_at: float | None,
+                   requests_per_thread: list[int] | None) -> tuple[int, int]:
+    """Invoke ``endpoint`` from ``threads`` threads.
+
+    Timed run (``stop_at``): invoke from now on, count what completes between
+    ``start_at`` and ``stop_at`` (the time before is warm-up under the same
+    load). Counted run (``requests_per_thread``): exactly that many requests per
+    thread, all after ``start_at``. Returns (requests counted, errors).
+    """
+    import boto3
+    import botocore.config
+
+    images = bench_images()
+    runtime = boto3.client("sagemaker-runtime", endpoint_url=url, region_name="us-east-1",
+                           aws_access_key_id="test", aws_secret_access_key="test",
+                           config=botocore.config.Config(max_pool_connections=threads,
+                                                         retries={"total_max_attempts": 1, "mode": "standard"}))
+    counts = [0] * threads
+    errors = [0] * threads
+
+    def run(number: int) -> None:
+        index = number
+        while True:
+            if requests_per_thread is not None and counts[number] >= requests_per_thread[number]:
+                return
+            if stop_at is not None and time.time() >= stop_at:
+                return
+            try:
+                runtime.invoke_endpoint(EndpointName=endpoint, ContentType="image/png",
+                                        Body=images[index % len(images)])["Body"].read()
+            except Exception:
+                errors[number] += 1
+                continue
+            finished = time.time()
+            if stop_at is None or start_at <= finished <= stop_at:
+                counts[number] += 1
+            index += threads
+
+    if requests_per_thread is not None:
+        time.sleep(max(0.0, start_at - time.time()))
+    workers = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(counts), sum(errors)
+
+
+def drive(url: str, endpoint: str, clients: int, processes: int, *, seconds: float | None = None,
+          total_requests: int | None = None) -> tuple[int, int, float]:
+    """Run ``clients`` clients in ``processes`` processes; returns (completed, errors, seconds measured)."""
+    per_process = [clients // processes + (p < clients % processes) for p in range(processes)]
+    plans: list[list[int] | None] = [None] * processes
+    if total_requests is not None:
+        per_client = [total_requests // clients + (c < total_requests % clients) for c in range(clients)]
+        starts = [sum(per_process[:p]) for p in range(processes)]
+        plans = [per_client[starts[p]:starts[p] + per_process[p]] for p in range(processes)]
+    start_at = time.time() + WARM_UP_SECONDS
+    stop_at = start_at + seconds if seconds is not None else None
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(processes) as pool:
+        results = pool.starmap(client_process, [(url, endpoint, per_process[p], start_at, stop_at, plans[p])
+                                                for p in range(processes)])
+    elapsed = seconds if seconds is not None else time.time() - start_at
+    return sum(r[0] for r in results), sum(r[1] for r in results), elapsed
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """CPU time used so far by this process (the server) and by its finished children (the clients)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def effective_cores(seconds: float = 1.0) -> float:
+    """How many cores two busy processes really get together (1.0: they share one)."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(2) as pool:
+        pool.map(spin, [0.1, 0.1])
+        alone = spin(seconds)
+        together = sum(pool.map(spin, [seconds, seconds]))
+    return together / alone
+
+
+def spin(seconds: float) -> int:
+    count, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        count += 1
+    return count
+
+
+def resnet20_artifact() -> bytes:
+    import mxnet as mx
+
+    from scones.backends.local import network
+    from scones.model_artifact import build_model_tarball
+
+    mx.random.seed(0)
+    net = network.build_network(20, 2, (3, 32, 32))
+    network.initialize(net)
+    net(mx.nd.zeros((1, 3, 32, 32)))
+    symbol = network.export_symbol(net)
+    return build_model_tarball(symbol.tojson().encode(), {1: network.export_params(net, symbol)}, (32, 3, 32, 32))
+
+
+def bare_throughput(tarball: bytes, images: list[bytes], seconds: float) -> tuple[float, float]:
+    """(images/s, CPU ms per image) of ``Predictor.predict`` on batches of 32 PNGs."""
+    from scones.backends.local.predictor import Predictor
+
+    predictor = Predictor.from_artifact(tarball)
+    batches = [images[start:start + 32] for start in range(0, len(images), 32)]
+    predictor.predict(batches[0])
+    cpu_before, _ = cpu_seconds()
+    done, began = 0, time.perf_counter()
+    while time.perf_counter() - began < seconds:
+        predictor.predict(batches[(done // 32) % len(batches)])
+        done += 32
+    elapsed = time.perf_counter() - began
+    return done / elapsed, (cpu_seconds()[0] - cpu_before) / done * 1000
+
+
+def count_capture(storage, bucket: str, endpoint: str) -> tuple[int, int, int]:
+    """(files, records, duplicate eventIds) under the endpoint's capture prefix."""
+    uris = [item.uri for item in storage.list(f"s3://{bucket}/data_capture/{endpoint}/")]
+    ids = [json.loads(line)["eventMetadata"]["eventId"]
+           for data in storage.get_many(uris) for line in data.decode().splitlines()]
+    return len(uris), len(ids), len(ids) - len(set(ids))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per concurrency level")
+    parser.add_argument("--captured", type=int, default=10_000, help="invocations in the capture count")
+    args = parser.parse_args()
+
+    from scones.backends.local.endpoints import deploy_local_endpoint, serve
+    from scones.backends.local.s3_service import EmbeddedS3
+    from scones.capture import CaptureConfig
+    from scones.storage import Storage, s3_client
+
+    began = time.perf_counter()
+    print(f"machine: {os.cpu_count()} CPUs reported; two busy processes get {effective_cores():.2f} cores' worth")
+    images = bench_images()
+    tarball = resnet20_artifact()
+    print(f"model: freshly initialised ResNet-20, 3x32x32, 2 classes; model.tar.gz {len(tarball) / 1e6:.2f} MB; "
+          f"served by backends/local/predictor.py")
+    bare, bare_cpu = bare_throughput(tarball, images, args.seconds)
+    print(f"bare predictor, batch 32 (decode + forward): {bare:8.1f} images/s, {bare_cpu:.2f} CPU ms/image")
+
+    with EmbeddedS3() as s3:
+        storage = Storage(s3_client(s3.url))
+        storage.ensure_bucket(BUCKET)
+        model_uri = f"s3://{BUCKET}/models/resnet20/model.tar.gz"
+        storage.put(model_uri, tarball)
+        capture = CaptureConfig(f"s3://{BUCKET}/data_capture")
+        with serve(storage, BUCKET) as server:
+            deploy_local_endpoint(server, "bench-load", model_uri, capture=capture)
+            print(f"endpoint at {server.url}, Data Capture 100 %, S3 at {s3.url}")
+            print(f"{'clients':>8} {'requests/s':>11} {'vs bare':>8} {'errors':>7} {'mean batch':>11} "
+                  f"{'server CPU ms/req':>18} {'client CPU ms/req':>18}")
+            batcher = server.resolver.resolve("bench-load").container.batcher
+            rates = {}
+            for clients, processes in LEVELS:
+                before, (server_before, clients_before) = batcher.stats(), cpu_seconds()
+                done, errors, seconds = drive(server.url, "bench-load", clients, processes, seconds=args.seconds)
+                after, (server_after, clients_after) = batcher.stats(), cpu_seconds()
+                # CPU and batch figures span warm-up + window; so does the request count used to divide them.
+                served = after.items - before.items
+                mean = served / max(1, after.batches - before.batches)
+                rates[clients] = done / seconds
+                print(f"{clients:>8} {rates[clients]:>11.1f} {rates[clients] / bare:>8.2f} {errors:>7} {mean:>11.1f} "
+                      f"{(server_after - server_before) / served * 1000:>18.2f} "
+                      f"{(clients_after - clients_before) / served * 1000:>18.2f}")
+            ratio = rates[32] / bare
+            print(f"32 clients / bare batch-32 throughput = {ratio:.2f} (target >= 0.80: "
+                  f"{'met' if ratio >= 0.8 else 'NOT met'})")
+
+            deploy_local_endpoint(server, "bench-capture", model_uri, capture=capture)
+            done, errors, seconds = drive(server.url, "bench-capture", 32, 4, total_requests=args.captured)
+            writer = server.resolver.resolve("bench-capture").capture
+            writer.flush()
+            files, records, duplicates = count_capture(storage, BUCKET, "bench-capture")
+            print(f"captured invocations: {done} answered in {seconds:.1f} s, {errors} errors")
+            print(f"records written = {records} (in {files} files), duplicates = {duplicates}, "
+                  f"write failures = {writer.failures}")
+    print(f"total {time.perf_counter() - began:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
