@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from scones.capture import CaptureConfig
     from scones.staging import StageReport
     from scones.storage import Storage
+    from scones.training_log import EpochMetrics
 
 # name -> "module:attribute", imported on first use.
 BACKENDS = {
@@ -38,7 +39,7 @@ class TrainingOutcome:
     class_names: tuple[str, ...]
     best_epoch: int
     validation_accuracy: float
-    epochs: tuple[dict, ...] = ()  # {"epoch", "train_accuracy", "validation_accuracy", "seconds"}
+    epochs: tuple["EpochMetrics", ...] = ()  # as the algorithm's log lines report them
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,10 @@ reason that says what to do.
 from __future__ import annotations
 
 import functools
+import json
+import signal
+import threading
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -21,23 +25,37 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from rich.table import Table
 
 from scones import __version__
-from scones.backend import BACKENDS, DEFAULT_BUCKET, get_backend
-from scones.cifar import CifarArchiveError, read_archive
 from scones.asl.cli import asl_group
 from scones.asl.validation import DefinitionError
+from scones.backend import BACKENDS, DEFAULT_BUCKET, DEFAULT_ENDPOINT, get_backend
 from scones.backends.aws.cli import aws_group
 from scones.backends.aws.errors import SconesAwsError
-from scones.monitoring.command import monitor_command
+from scones.capture import CaptureConfig
+from scones.cifar import CifarArchiveError, read_archive
 from scones.download import CIFAR100_URL, SourceError, resolve_source
+from scones.inferences import DEFAULT_THRESHOLD, top_class
+from scones.monitoring.command import monitor_command
+from scones.pipeline import (
+    RunOptions,
+    StepFailed,
+    latest_model_uri,
+    run_executions,
+    run_pipeline,
+    training_hyperparameters,
+    write_executions,
+)
 from scones.staging import DEFAULT_CLASSES, plan_stage, upload_plan
 from scones.storage import StorageError
+from scones.test_cases import load_class_names, load_test_entries, pick_cases
 
 console = Console(stderr=True, highlight=False)
 
 # Errors whose message is the whole story: shown without a traceback.
-USER_ERRORS = (CifarArchiveError, SourceError, StorageError, SconesAwsError, DefinitionError, ValueError)
+USER_ERRORS = (CifarArchiveError, SourceError, StorageError, SconesAwsError, DefinitionError, LookupError,
+               ValueError)
 
 
 def split_names(value: str) -> list[str]:
@@ -47,6 +65,20 @@ def split_names(value: str) -> list[str]:
 bucket_option = click.option(
     "--bucket", default=None, metavar="NAME",
     help=f"S3 bucket (default: {DEFAULT_BUCKET} locally, sagemaker-REGION-ACCOUNT on AWS).")
+endpoint_option = click.option("--endpoint", "endpoint_name", default=DEFAULT_ENDPOINT, show_default=True,
+                               help="Endpoint name.")
+source_option = click.option("--source", metavar="PATH_OR_URL", default=None,
+                             help=f"The CIFAR-100 python archive (default: download {CIFAR100_URL} into the cache).")
+classes_option = click.option("--classes", default=",".join(DEFAULT_CLASSES), show_default=True,
+                              help="Comma-separated CIFAR-100 fine label names; class ids follow this order.")
+threshold_option = click.option("--threshold", type=click.FloatRange(0, 1), default=DEFAULT_THRESHOLD,
+                                show_default=True, help="Top confidence the filter Lambda requires.")
+hyperparameter_options = [
+    click.option("--epochs", type=click.IntRange(min=1), default=None,
+                 help="Training epochs (default: the backend's; see README)."),
+    click.option("-H", "--hyperparameter", "hyperparameters", multiple=True, metavar="NAME=VALUE",
+                 help="Any built-in algorithm hyperparameter, e.g. -H num_layers=20 -H learning_rate=0.05."),
+]
 
 
 def backend_options(command):
@@ -60,6 +92,10 @@ def backend_options(command):
         click.option("--region", default=None, envvar="AWS_DEFAULT_REGION",
                      help="AWS region (default: your AWS configuration's; us-east-1 locally)."),
     ]
+    return apply(options, command)
+
+
+def apply(options, command):
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
 
@@ -71,6 +107,30 @@ def open_backend(backend_name: str, endpoint_url: str | None, region: str | None
     for line in backend.describe():
         console.print(f"[bold]{backend.name}[/]: {line}")
     return backend
+
+
+def warn_if_ephemeral(backend) -> None:
+    endpoint = getattr(backend, "s3_endpoint", None)
+    if endpoint is not None and endpoint.kind == "embedded":
+        console.print("[yellow]note[/]: the embedded S3 lives only while this command runs; "
+                      "run `scones up` in another terminal to keep data between commands.")
+
+
+def parse_assignments(pairs) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        name, separator, value = pair.partition("=")
+        if not separator or not name.strip():
+            raise click.BadParameter(f"{pair!r}: write NAME=VALUE, e.g. num_layers=20", param_hint="-H")
+        values[name.strip()] = value.strip()
+    return values
+
+
+def overrides_from(epochs, hyperparameters) -> dict[str, str]:
+    overrides = parse_assignments(hyperparameters)
+    if epochs is not None:
+        overrides["epochs"] = str(epochs)
+    return overrides
 
 
 def with_backend_storage(command: click.Command) -> click.Command:
@@ -90,6 +150,9 @@ def with_backend_storage(command: click.Command) -> click.Command:
     return backend_options(command)
 
 
+# ------------------------------------------------------------------ output
+
+
 def fetch_archive(source: str | None) -> str:
     """Resolve ``--source`` to a local archive, with a download progress bar."""
     with Progress(TextColumn("downloading {task.description}"), BarColumn(), DownloadColumn(),
@@ -100,8 +163,7 @@ def fetch_archive(source: str | None) -> str:
     return str(path)
 
 
-def run_stage(backend, source: str | None, classes: list[str]):
-    archive = fetch_archive(source)
+def stage_with_progress(backend, archive: str, classes: list[str]):
     with console.status("reading the archive and writing PNGs…"):
         plan = plan_stage(read_archive(archive), classes)
     with Progress(TextColumn("uploading"), BarColumn(), MofNCompleteColumn(),
@@ -109,10 +171,32 @@ def run_stage(backend, source: str | None, classes: list[str]):
         task = bar.add_task("upload", total=len(plan.images) + len(plan.listings))
         report = upload_plan(plan, backend.storage, backend.bucket, on_progress=lambda n: bar.advance(task, n))
     for split, counts in plan.counts.items():
-        shown = ", ".join(f"{count} {name}" for name, count in counts.items())
-        console.print(f"{split}: {shown}")
-    click.echo(report.summary())
+        console.print(f"{split}: " + ", ".join(f"{count} {name}" for name, count in counts.items()))
     return report
+
+
+def executions_table(rows) -> Table:
+    table = Table(title="executions")
+    for column in ("execution", "image", "true class", "predicted", "confidence", "status", "error"):
+        table.add_column(column)
+    for row in rows:
+        colour = "green" if row.status == "SUCCEEDED" else "red"
+        table.add_row(row.execution, row.image, row.true_class, row.predicted_class or "—",
+                      "—" if row.confidence is None else f"{row.confidence:.4f}",
+                      f"[{colour}]{row.status}[/]", row.error or "")
+    return table
+
+
+def print_executions(rows, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps([row.to_json() for row in rows], indent=2))
+    else:
+        Console().print(executions_table(rows))
+    succeeded = sum(row.status == "SUCCEEDED" for row in rows)
+    console.print(f"{succeeded} of {len(rows)} execution(s) succeeded")
+
+
+# ---------------------------------------------------------------- commands
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -121,17 +205,16 @@ def cli():
     """Scones: classify delivery vehicles (bicycle or motorcycle) with a
     SageMaker + Lambda + Step Functions workflow, on this machine or on AWS.
 
-    Start with `scones run`: it stages CIFAR-100, and runs every step on
-    the local backend with nothing else running.
+    Start with `scones run`: it stages CIFAR-100, trains, deploys an endpoint
+    with Data Capture, runs the state machine, and writes a monitoring
+    report, with nothing else running. Each step also has its own command.
     """
 
 
 @cli.command()
 @backend_options
-@click.option("--source", metavar="PATH_OR_URL", default=None,
-              help=f"The CIFAR-100 python archive (default: download {CIFAR100_URL} into the cache).")
-@click.option("--classes", default=",".join(DEFAULT_CLASSES), show_default=True,
-              help="Comma-separated CIFAR-100 fine label names; class ids follow this order.")
+@source_option
+@classes_option
 @bucket_option
 def stage(backend_name, endpoint_url, region, source, classes, bucket):
     """Stage the chosen classes to s3://BUCKET/{train,test}/ as PNGs, with train.lst and test.lst.
@@ -139,19 +222,132 @@ def stage(backend_name, endpoint_url, region, source, classes, bucket):
     Objects already there with the same content are not uploaded again.
     """
     with open_backend(backend_name, endpoint_url, region, bucket) as backend:
-        if getattr(backend, "s3_endpoint", None) and backend.s3_endpoint.kind == "embedded":
-            console.print("[yellow]note[/]: the embedded S3 lives only while this command runs; "
-                          "run `scones up` in another terminal to keep data between commands.")
-        run_stage(backend, source, split_names(classes))
+        warn_if_ephemeral(backend)
+        click.echo(stage_with_progress(backend, fetch_archive(source), split_names(classes)).summary())
+
+
+@cli.command()
+@backend_options
+@bucket_option
+@click.option("--job-name", default=None, help="Training job name (default: image-classification-TIMESTAMP).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (local backend).")
+@functools.partial(apply, hyperparameter_options)
+def train(backend_name, endpoint_url, region, bucket, job_name, seed, epochs, hyperparameters):
+    """Train the image classifier on what `scones stage` staged.
+
+    The model lands at s3://BUCKET/models/JOB/output/model.tar.gz, in the
+    built-in algorithm's layout, whichever backend trained it.
+    """
+    with open_backend(backend_name, endpoint_url, region, bucket) as backend:
+        chosen = training_hyperparameters(backend, overrides_from(epochs, hyperparameters))
+        console.print("hyperparameters: " + " ".join(f"{k}={v}" for k, v in chosen.to_sagemaker().items()))
+        outcome = backend.train(hyperparameters=chosen, job_name=job_name, seed=seed, log=console.print)
+        click.echo(f"model: {outcome.model_uri}")
+        click.echo(f"validation accuracy {outcome.validation_accuracy:.4f} at epoch {outcome.best_epoch}")
+
+
+@cli.command()
+@backend_options
+@bucket_option
+@endpoint_option
+@click.option("--model-uri", default=None, metavar="S3_URI",
+              help="The model.tar.gz to serve (default: the newest under s3://BUCKET/models/).")
+@click.option("--sampling-percentage", type=click.IntRange(0, 100), default=100, show_default=True,
+              help="Data Capture's InitialSamplingPercentage.")
+def deploy(backend_name, endpoint_url, region, bucket, endpoint_name, model_uri, sampling_percentage):
+    """Deploy a model as a real-time endpoint with Data Capture.
+
+    Locally the endpoint is served by this command until Ctrl-C; other
+    terminals find it (`scones invoke`, `scones execute`). On AWS the command
+    returns once the endpoint is InService.
+    """
+    with open_backend(backend_name, endpoint_url, region, bucket) as backend:
+        model_uri = model_uri or latest_model_uri(backend.storage, backend.bucket)
+        capture = CaptureConfig(f"s3://{backend.bucket}/data_capture", sampling_percentage=sampling_percentage)
+        info = backend.deploy(model_uri=model_uri, endpoint_name=endpoint_name, capture=capture)
+        click.echo(f"endpoint {info.name} serves {info.model_uri} at {info.location}")
+        if backend.name == "local":
+            console.print("serving until Ctrl-C (captures go to "
+                          f"{capture.destination_s3_uri}/{info.name}/{info.variant}/)")
+            wait_for_interrupt()
+            backend.delete_endpoint(info.name)
+            console.print(f"endpoint {info.name} stopped; its captures are flushed")
+
+
+def wait_for_interrupt() -> None:
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *args: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@cli.command()
+@backend_options
+@bucket_option
+@endpoint_option
+@click.argument("image", metavar="IMAGE")
+@click.option("--content-type", default="image/png", show_default=True,
+              type=click.Choice(["image/png", "image/jpeg", "application/x-image"]))
+def invoke(backend_name, endpoint_url, region, bucket, endpoint_name, image, content_type):
+    """Classify IMAGE (a local file or an s3:// URI) with the deployed endpoint."""
+    with open_backend(backend_name, endpoint_url, region, bucket) as backend:
+        body = backend.storage.get(image) if image.startswith("s3://") else Path(image).read_bytes()
+        probabilities = backend.invoke_endpoint(endpoint_name, body, content_type=content_type)
+        names = load_class_names(backend.storage, backend.bucket) or []
+        best, confidence = top_class(probabilities)
+        label = names[best] if best < len(names) else f"class {best}"
+        console.print(f"{label} ({confidence:.4f})")
+        click.echo(json.dumps(probabilities))
+
+
+@cli.command()
+@backend_options
+@bucket_option
+@endpoint_option
+@threshold_option
+@click.option("--count", type=click.IntRange(min=1), default=10, show_default=True,
+              help="How many random test images to send through the state machine.")
+@click.option("--seed", type=int, default=None, help="Seed for choosing the images (default: random).")
+@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
+def execute(backend_name, endpoint_url, region, bucket, endpoint_name, threshold, count, seed, as_json):
+    """Run the state machine on random staged test images (the course's generate_test_case)."""
+    with open_backend(backend_name, endpoint_url, region, bucket) as backend:
+        workflow = backend.deploy_workflow(endpoint_name=endpoint_name, threshold=threshold)
+        cases = pick_cases(load_test_entries(backend.storage, backend.bucket), backend.bucket, count, seed)
+        class_names = load_class_names(backend.storage, backend.bucket) or []
+        rows, _ = run_executions(backend, workflow, cases, class_names)
+        print_executions(rows, as_json)
+
+
+@cli.command()
+@backend_options
+@bucket_option
+@click.option("--dry-run", is_flag=True, help="Only say what would be deleted.")
+@click.option("--delete-data", is_flag=True, help="Also delete the staged data, models and captures.")
+def cleanup(backend_name, endpoint_url, region, bucket, dry_run, delete_data):
+    """Delete everything the workflow left running (endpoints first); data only with --delete-data."""
+    with open_backend(backend_name, endpoint_url, region, bucket) as backend:
+        report = backend.cleanup(dry_run=dry_run, delete_data=delete_data)
+        verb = "would delete" if dry_run else "deleted"
+        for item in report.deleted:
+            click.echo(f"{verb} {item}")
+        if not report.deleted:
+            click.echo("nothing to delete")
+        if report.hourly_cost_usd:
+            click.echo(f"that was ${report.hourly_cost_usd:.3f}/hour of running resources")
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=4567, show_default=True, type=int)
 def up(host, port):
-    """Run the local services in the foreground until Ctrl-C.
+    """Run the local S3 in the foreground until Ctrl-C.
 
-    Step commands in other terminals find them and share one S3, as they
+    Step commands in other terminals find it and share one S3, as they
     would share LocalStack. `scones run` does not need this.
     """
     from scones.backends.local.s3_server import make_s3_server
@@ -166,15 +362,40 @@ def up(host, port):
 
 @cli.command()
 @backend_options
-@click.option("--source", metavar="PATH_OR_URL", default=None,
-              help=f"The CIFAR-100 python archive (default: download {CIFAR100_URL} into the cache).")
-@click.option("--classes", default=",".join(DEFAULT_CLASSES), show_default=True)
+@source_option
+@classes_option
 @bucket_option
-def run(backend_name, endpoint_url, region, source, classes, bucket):
+@endpoint_option
+@threshold_option
+@click.option("--count", type=click.IntRange(min=1), default=20, show_default=True,
+              help="State machine executions on random test images.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("scones-output"),
+              show_default=True, help="Folder for the model, captures, executions and the report.")
+@click.option("--keep-endpoint", is_flag=True, help="Leave the endpoint deployed (AWS bills it by the hour).")
+@functools.partial(apply, hyperparameter_options)
+def run(backend_name, endpoint_url, region, source, classes, bucket, endpoint_name, threshold, count, seed, out,
+        keep_endpoint, epochs, hyperparameters):
     """Run the whole workflow: stage, train, deploy, execute, monitor, clean up."""
+    from scones.monitoring.build import build_report
+
+    overrides = overrides_from(epochs, hyperparameters)
+    archive = fetch_archive(source)
     with open_backend(backend_name, endpoint_url, region, bucket) as backend:
-        console.rule("stage")
-        run_stage(backend, source, split_names(classes))
+        options = RunOptions(archive=archive, out_dir=out, classes=split_names(classes),
+                             endpoint_name=endpoint_name, executions=count, seed=seed, threshold=threshold,
+                             hyperparameter_overrides=overrides, keep_endpoint=keep_endpoint)
+        try:
+            summary = run_pipeline(backend, options, say=console.print, build_monitor_report=build_report)
+        except StepFailed as failure:
+            console.print(f"[red]error[/]: {failure}")
+            raise SystemExit(1)
+    Console().print(executions_table(summary.rows))
+    monitor = summary.monitor
+    click.echo(f"validation accuracy {summary.training.validation_accuracy:.4f}; "
+               f"{sum(r.status == 'SUCCEEDED' for r in summary.rows)} of {len(summary.rows)} executions succeeded; "
+               f"{monitor.share_below_threshold:.1%} of captured inferences below {threshold:g}")
+    click.echo(f"output: {out}/ (model.tar.gz, executions.json, captures/, monitor/report.html)")
 
 
 cli.add_command(with_backend_storage(monitor_command))

@@ -11,13 +11,13 @@ from __future__ import annotations
 import csv
 import json
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from scones.backend import (
-    DEFAULT_BUCKET,
     DEFAULT_ENDPOINT,
     EndpointInfo,
     ExecutionOutcome,
@@ -27,7 +27,8 @@ from scones.capture import CaptureConfig
 from scones.executions import ExecutionRow, execution_row
 from scones.inferences import DEFAULT_THRESHOLD
 from scones.staging import DEFAULT_CLASSES
-from scones.test_cases import ImageCase, load_class_names, load_test_entries, pick_cases
+from scones.monitoring.reading import StorageCaptures
+from scones.test_cases import ImageCase, count_training_images, load_test_entries, pick_cases
 
 
 class StepFailed(RuntimeError):
@@ -43,13 +44,12 @@ class StepFailed(RuntimeError):
 class RunOptions:
     archive: str  # a local path (download already resolved)
     out_dir: Path
-    bucket: str = DEFAULT_BUCKET
     classes: Sequence[str] = DEFAULT_CLASSES
     endpoint_name: str = DEFAULT_ENDPOINT
     executions: int = 10
     seed: int = 0
     threshold: float = DEFAULT_THRESHOLD
-    hyperparameters: object = None  # scones.hyperparameters.Hyperparameters, None = backend default
+    hyperparameter_overrides: dict = field(default_factory=dict)  # NAME -> value, over the backend's defaults
     keep_endpoint: bool = False
 
 
@@ -87,9 +87,34 @@ def step(name: str, summary: RunSummary, say: Say) -> Iterator[None]:
     summary.steps[name] = time.perf_counter() - started
 
 
-def run_executions(backend, workflow, cases: Sequence[ImageCase], class_names: Sequence[str],
-                   seed: int) -> tuple[list[ExecutionRow], list[ExecutionOutcome]]:
-    outcomes = [backend.start_execution(workflow, case.execution_input(), name=f"scones-{seed}-{index:04d}")
+def training_hyperparameters(backend, overrides: dict):
+    """The backend's default hyperparameters for the staged data, with ``overrides`` applied.
+
+    Locally that is :meth:`Hyperparameters.local_default` (tuned for a CPU),
+    on AWS the course's GPU values; ``num_training_samples`` is counted from
+    ``train.lst``.
+    """
+    from scones.hyperparameters import Hyperparameters
+
+    samples = count_training_images(backend.storage, backend.bucket)
+    base = Hyperparameters.local_default(samples) if backend.name == "local" else Hyperparameters.course(samples)
+    return Hyperparameters.from_mapping({**base.to_sagemaker(), **overrides}) if overrides else base
+
+
+def latest_model_uri(storage, bucket: str) -> str:
+    """The newest ``model.tar.gz`` under ``s3://BUCKET/models/`` (by key: job names carry their start time)."""
+    models = [stored.uri for stored in storage.list(f"s3://{bucket}/models/")
+              if stored.uri.endswith("/output/model.tar.gz")]
+    if not models:
+        raise LookupError(f"no model under s3://{bucket}/models/: run `scones train` first, or pass --model-uri")
+    return max(models)
+
+
+def run_executions(backend, workflow, cases: Sequence[ImageCase],
+                   class_names: Sequence[str]) -> tuple[list[ExecutionRow], list[ExecutionOutcome]]:
+    """One execution per case, named ``scones-RUN-NNNN`` (AWS keeps names unique for 90 days)."""
+    run_id = uuid.uuid4().hex[:8]
+    outcomes = [backend.start_execution(workflow, case.execution_input(), name=f"scones-{run_id}-{index:04d}")
                 for index, case in enumerate(cases)]
     rows = [execution_row(outcome, case, class_names) for outcome, case in zip(outcomes, cases)]
     return rows, outcomes
@@ -125,33 +150,32 @@ def download_prefix(storage, prefix_uri: str, target: Path) -> int:
 
 
 def run_pipeline(backend, options: RunOptions, say: Say, *, build_monitor_report: Callable) -> RunSummary:
-    """Stage → train → deploy → executions → monitoring → endpoint torn down."""
+    """Stage → train → deploy → executions → endpoint torn down → monitoring."""
     summary = RunSummary()
+    class_names: list[str] = []
     out = options.out_dir
     out.mkdir(parents=True, exist_ok=True)
     with step("stage", summary, say):
-        report = backend.stage(options.archive, bucket=options.bucket, classes=options.classes)
+        report = backend.stage(options.archive, classes=options.classes)
         say(report.summary())
     with step("train", summary, say):
-        summary.training = backend.train(bucket=options.bucket, hyperparameters=options.hyperparameters,
-                                         seed=options.seed, log=say)
+        hyperparameters = training_hyperparameters(backend, options.hyperparameter_overrides)
+        summary.training = backend.train(hyperparameters=hyperparameters, seed=options.seed, log=say)
         (out / "model.tar.gz").write_bytes(backend.storage.get(summary.training.model_uri))
+        class_names = list(summary.training.class_names)
         say(f"model: {summary.training.model_uri} (validation accuracy "
             f"{summary.training.validation_accuracy:.3f}, best epoch {summary.training.best_epoch})")
-    capture = CaptureConfig(f"s3://{options.bucket}/data_capture", sampling_percentage=100)
+    capture = CaptureConfig(f"s3://{backend.bucket}/data_capture", sampling_percentage=100)
     try:
         with step("deploy", summary, say):
             summary.endpoint = backend.deploy(model_uri=summary.training.model_uri,
-                                              endpoint_name=options.endpoint_name, bucket=options.bucket,
-                                              capture=capture)
+                                              endpoint_name=options.endpoint_name, capture=capture)
             say(f"endpoint {summary.endpoint.name} at {summary.endpoint.location}")
         with step("execute", summary, say):
-            workflow = backend.deploy_workflow(endpoint_name=options.endpoint_name, threshold=options.threshold,
-                                               bucket=options.bucket)
-            class_names = load_class_names(backend.storage, options.bucket) or list(summary.training.class_names)
-            cases = pick_cases(load_test_entries(backend.storage, options.bucket), options.bucket,
+            workflow = backend.deploy_workflow(endpoint_name=options.endpoint_name, threshold=options.threshold)
+            cases = pick_cases(load_test_entries(backend.storage, backend.bucket), backend.bucket,
                                options.executions, options.seed)
-            summary.rows, outcomes = run_executions(backend, workflow, cases, class_names, options.seed)
+            summary.rows, outcomes = run_executions(backend, workflow, cases, class_names)
             write_executions(out, summary.rows, outcomes)
     finally:
         if summary.endpoint is not None and not options.keep_endpoint:
@@ -161,7 +185,9 @@ def run_pipeline(backend, options: RunOptions, say: Say, *, build_monitor_report
         capture_uri = f"{capture.destination_s3_uri}/{options.endpoint_name}/"
         copied = download_prefix(backend.storage, capture_uri, out / "captures")
         say(f"{copied} capture file(s) copied to {out / 'captures'}")
-        summary.monitor = build_monitor_report(backend.storage, capture_uri, class_names=class_names,
-                                               threshold=options.threshold, out_dir=out / "monitor")
+        summary.monitor = build_monitor_report(StorageCaptures(backend.storage, capture_uri),
+                                               class_names=class_names, threshold=options.threshold,
+                                               out_dir=out / "monitor")
+        say(f"report: {out / 'monitor' / 'report.html'}")
     (out / "run.json").write_text(json.dumps(summary.to_json(), indent=2) + "\n")
     return summary

@@ -106,14 +106,19 @@ class Storage:
             return NoSuchObject(f"cannot {action} {uri}: no such object at {self.endpoint_url}")
         return StorageError(f"cannot {action} {uri} at {self.endpoint_url}: {code or error}")
 
-    def ensure_bucket(self, bucket: str) -> bool:
-        """Create ``bucket`` if it is missing; True if it was created."""
+    def bucket_exists(self, bucket: str) -> bool:
         try:
             self.client.head_bucket(Bucket=bucket)
-            return False
+            return True
         except botocore.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
-                raise self._fail(error, f"s3://{bucket}/", "reach bucket") from error
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket", "NotFound"):
+                return False
+            raise self._fail(error, f"s3://{bucket}/", "reach bucket") from error
+
+    def ensure_bucket(self, bucket: str) -> bool:
+        """Create ``bucket`` if it is missing; True if it was created."""
+        if self.bucket_exists(bucket):
+            return False
         region = self.client.meta.region_name
         kwargs = {"Bucket": bucket}
         if region and region != "us-east-1":

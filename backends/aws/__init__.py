@@ -42,9 +42,9 @@ from scones.backends.aws.iam_policies import (
     workflow_role_spec,
 )
 from scones.backends.aws.lambda_packaging import package_handler
-from scones.backends.aws.naming import DEFAULT_PROJECT, HANDLER_MODULES, Scope, check_sagemaker_name, ecr_repository_arn
+from scones.backends.aws.naming import DEFAULT_PROJECT, Scope, check_sagemaker_name, ecr_repository_arn
 from scones.backends.aws.roles import ensure_role
-from scones.backends.aws.state_machines import ensure_state_machine, fill_definition, run_execution, workflow_definition
+from scones.backends.aws.state_machines import ensure_state_machine, run_execution
 from scones.backends.aws.training import TrainingSettings, check_staged, run_training_job, staged_class_names
 from scones.backends.aws.training import training_job_request, training_outcome
 from scones.backends.aws.waiters import Poller
@@ -54,6 +54,7 @@ from scones.inferences import DEFAULT_THRESHOLD, check_threshold
 from scones.monitoring.reading import endpoint_capture_uri
 from scones.staging import DEFAULT_CLASSES, StageReport, stage_archive
 from scones.storage import S3Uri, Storage
+from scones.workflow import HANDLER_MODULES, fill_definition, workflow_definition
 
 CAPTURE_PREFIX = "data_capture"
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from scones.backends.aws.naming import FUNCTIONS, SAGEMAKER_ROLE, WORKFLOW_ROLE, Scope
+from scones.backends.aws.naming import SAGEMAKER_ROLE, WORKFLOW_ROLE, Scope
+from scones.workflow import FUNCTIONS
 
 VERSION = "2012-10-17"
 # What SageMaker reads and writes in the bucket (the layout staging and training use).

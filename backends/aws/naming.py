@@ -10,25 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from scones.workflow import FUNCTIONS, WORKFLOW_NAME
+
 # Every resource Scones creates carries this tag; cleanup deletes nothing without it.
 PROJECT_TAG = "scones:project"
 DEFAULT_PROJECT = "scones"
 
-# The workflow's functions, by the logical names the state machine's placeholders use.
-FUNCTIONS = {
-    "serializeImageData": "SerializeImageDataArn",
-    "classifyImage": "ClassifyImageArn",
-    "filterInferences": "FilterInferencesArn",
-}
-# Which handler module in lambdas/ each function runs.
-HANDLER_MODULES = {
-    "serializeImageData": "serialize_image_data",
-    "classifyImage": "classify_image",
-    "filterInferences": "filter_inferences",
-}
 SAGEMAKER_ROLE = "sagemaker-execution"
 WORKFLOW_ROLE = "workflow"
-WORKFLOW_NAME = "scones-workflow"
 # IAM path of Scones's roles: cleanup lists this path only.
 ROLE_PATH = "/scones/"
 

@@ -9,32 +9,19 @@ back with DescribeExecution and every page of GetExecutionHistory.
 
 from __future__ import annotations
 
-import importlib.resources
 import json
-from typing import Callable, Mapping
+from typing import Callable
 
 import botocore.exceptions
 
-from scones.asl import load, substitute
 from scones.backend import ExecutionOutcome
 from scones.backends.aws.errors import SconesAwsError, is_not_found
-from scones.backends.aws.naming import FUNCTIONS, PROJECT_TAG, Scope
+from scones.backends.aws.naming import PROJECT_TAG, Scope
 from scones.backends.aws.waiters import Poller
 
-DEFINITION_FILE = "scones_workflow.asl.json"
 STATE_MACHINE_TYPE = "STANDARD"
 EXECUTION_POLL_SECONDS = 1.0
 EXECUTION_WAIT_SECONDS = 15 * 60
-
-
-def workflow_definition() -> dict:
-    """The workflow as the repository ships it, placeholders and all."""
-    return load(importlib.resources.files("scones.asl").joinpath(DEFINITION_FILE).read_text(encoding="utf-8"))
-
-
-def fill_definition(definition: dict, function_arns: Mapping[str, str]) -> dict:
-    """The definition with ``${SerializeImageDataArn}`` & co. replaced by the functions' ARNs."""
-    return substitute(definition, {FUNCTIONS[logical]: arn for logical, arn in function_arns.items()})
 
 
 def _tags(sfn, arn: str) -> dict:

@@ -161,8 +161,7 @@ def training_outcome(description: dict, log_lines: Sequence[str], class_names: t
         class_names=class_names,
         best_epoch=best.epoch if best else -1,
         validation_accuracy=float("nan") if accuracy is None else accuracy,
-        epochs=tuple({"epoch": e.epoch, "train_accuracy": e.train_accuracy,
-                      "validation_accuracy": e.validation_accuracy, "seconds": e.time_cost} for e in epochs),
+        epochs=tuple(epochs),
     )
 
 

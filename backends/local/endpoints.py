@@ -202,6 +202,15 @@ class EndpointResolver:
             previous.close()
         return endpoint
 
+    def unload(self, name: str) -> bool:
+        """Stop serving ``name``, flushing its captures; False if it was not served here."""
+        with self._load_lock:
+            endpoint = self._endpoints.pop(name, None)
+        if endpoint is None:
+            return False
+        endpoint.close()
+        return True
+
     def sole_endpoint(self) -> LocalEndpoint:
         endpoints = list(self._endpoints.values())
         if len(endpoints) != 1:

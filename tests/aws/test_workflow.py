@@ -15,7 +15,7 @@ import scones.backends.aws as aws_backend
 from .aws_fakes import ACCOUNT, BUCKET, REGION
 from scones.backends.aws.errors import SconesAwsError
 from scones.backends.aws.lambda_packaging import package_handler
-from scones.backends.aws.state_machines import workflow_definition
+from scones.workflow import workflow_definition
 
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{{}}"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/scones/{{}}"

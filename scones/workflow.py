@@ -1,0 +1,46 @@
+"""The workflow both backends deploy: its three functions and its state machine definition.
+
+The definition is ``asl/scones_workflow.asl.json``; its ``${…Arn}``
+placeholders are the only thing that differs between running it here and on
+AWS. Kept in one place so the local runner, the AWS deploy step and the IAM
+policies can never disagree on a function's name or handler.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.resources
+from typing import Callable, Mapping
+
+from scones.asl import load, substitute
+
+DEFINITION_FILE = "scones_workflow.asl.json"
+WORKFLOW_NAME = "scones-workflow"
+
+# The workflow's functions, by the logical names its placeholders use.
+FUNCTIONS = {
+    "serializeImageData": "SerializeImageDataArn",
+    "classifyImage": "ClassifyImageArn",
+    "filterInferences": "FilterInferencesArn",
+}
+# Which handler module in lambdas/ each function runs.
+HANDLER_MODULES = {
+    "serializeImageData": "serialize_image_data",
+    "classifyImage": "classify_image",
+    "filterInferences": "filter_inferences",
+}
+
+
+def workflow_definition() -> dict:
+    """The workflow as the repository ships it, placeholders and all."""
+    return load(importlib.resources.files("scones.asl").joinpath(DEFINITION_FILE).read_text(encoding="utf-8"))
+
+
+def fill_definition(definition: dict, function_arns: Mapping[str, str]) -> dict:
+    """The definition with ``${SerializeImageDataArn}`` & co. replaced by the functions' ARNs."""
+    return substitute(definition, {FUNCTIONS[logical]: arn for logical, arn in function_arns.items()})
+
+
+def handler(logical: str) -> Callable:
+    """The ``lambda_handler`` of a workflow function, imported from ``scones.lambdas``."""
+    return importlib.import_module(f"scones.lambdas.{HANDLER_MODULES[logical]}").lambda_handler
