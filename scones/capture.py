@@ -18,7 +18,6 @@ captures move between the local and the AWS backend unchanged.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone

@@ -45,11 +45,10 @@ from scones.pipeline import (
     run_executions,
     run_pipeline,
     training_hyperparameters,
-    write_executions,
 )
-from scones.staging import DEFAULT_CLASSES, plan_stage, upload_plan
+from scones.staging import DEFAULT_CLASSES, plan_stage, read_class_names, upload_plan
 from scones.storage import StorageError
-from scones.test_cases import load_class_names, load_test_entries, pick_cases
+from scones.test_cases import load_test_entries, pick_cases
 
 console = Console(stderr=True, highlight=False)
 
@@ -297,7 +296,7 @@ def invoke(backend_name, endpoint_url, region, bucket, endpoint_name, image, con
     with open_backend(backend_name, endpoint_url, region, bucket) as backend:
         body = backend.storage.get(image) if image.startswith("s3://") else Path(image).read_bytes()
         probabilities = backend.invoke_endpoint(endpoint_name, body, content_type=content_type)
-        names = load_class_names(backend.storage, backend.bucket) or []
+        names = read_class_names(backend.storage, backend.bucket) or ()
         best, confidence = top_class(probabilities)
         label = names[best] if best < len(names) else f"class {best}"
         console.print(f"{label} ({confidence:.4f})")
@@ -318,7 +317,7 @@ def execute(backend_name, endpoint_url, region, bucket, endpoint_name, threshold
     with open_backend(backend_name, endpoint_url, region, bucket) as backend:
         workflow = backend.deploy_workflow(endpoint_name=endpoint_name, threshold=threshold)
         cases = pick_cases(load_test_entries(backend.storage, backend.bucket), backend.bucket, count, seed)
-        class_names = load_class_names(backend.storage, backend.bucket) or []
+        class_names = read_class_names(backend.storage, backend.bucket) or ()
         rows, _ = run_executions(backend, workflow, cases, class_names)
         print_executions(rows, as_json)
 

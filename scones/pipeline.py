@@ -28,7 +28,8 @@ from scones.executions import ExecutionRow, execution_row
 from scones.inferences import DEFAULT_THRESHOLD
 from scones.staging import DEFAULT_CLASSES
 from scones.monitoring.reading import StorageCaptures
-from scones.test_cases import ImageCase, count_training_images, load_test_entries, pick_cases
+from scones.staging import count_training_images
+from scones.test_cases import ImageCase, load_test_entries, pick_cases
 
 
 class StepFailed(RuntimeError):

@@ -15,8 +15,9 @@ from typing import Callable, Sequence
 
 from scones.cifar import CifarArchive, CifarSplit, fine_label_ids, read_archive, select_rows
 from scones.images import encode_png, row_to_array
-from scones.lst import LstEntry, format_lst
-from scones.storage import Storage, content_md5
+from scones.lst import LstEntry, format_lst, parse_lst
+from scones.model_artifact import default_class_names
+from scones.storage import NoSuchObject, Storage, content_md5
 
 DEFAULT_CLASSES = ("bicycle", "motorcycle")
 # The course's channel names: the CIFAR test split is the validation channel.
@@ -138,3 +139,48 @@ def stage_archive(
     """Read the archive, plan, upload: the whole staging step, for any backend's storage."""
     return upload_plan(plan_stage(read_archive(archive_path), classes), storage, bucket,
                        on_progress=on_progress)
+
+
+# ------------------------------------------------------------ what was staged
+
+
+class StagedDataError(ValueError):
+    """Staged data that is missing or malformed; the message says how to stage again."""
+
+
+def read_class_names(storage: Storage, bucket: str) -> tuple[str, ...] | None:
+    """The class names staging recorded in ``classes.json`` (class id order); None when there is none."""
+    uri = f"s3://{bucket}/{CLASSES_KEY}"
+    try:
+        raw = storage.get(uri)
+    except NoSuchObject:
+        return None
+    try:
+        names = json.loads(raw)
+    except ValueError:
+        names = None
+    if (not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names)
+            or len(set(names)) != len(names)):
+        raise StagedDataError(f"{uri} must be a JSON list of distinct class names such as "
+                              f'["bicycle", "motorcycle"]; run `scones stage` again')
+    return tuple(names)
+
+
+def class_names_for(storage: Storage, bucket: str, num_classes: int) -> tuple[str, ...]:
+    """The staged class names, checked against ``num_classes``; ``class_0``, … when none were staged."""
+    names = read_class_names(storage, bucket)
+    if names is None:
+        return default_class_names(num_classes)
+    if len(names) != num_classes:
+        raise StagedDataError(f"s3://{bucket}/{CLASSES_KEY} names {len(names)} classes but num_classes is "
+                              f"{num_classes}: set num_classes to the number of staged classes")
+    return names
+
+
+def count_training_images(storage: Storage, bucket: str) -> int:
+    """How many images ``train.lst`` lists: the algorithm's ``num_training_samples``."""
+    uri = f"s3://{bucket}/train.lst"
+    try:
+        return len(parse_lst(storage.get(uri).decode("utf-8"), source=uri))
+    except NoSuchObject:
+        raise StagedDataError(f"{uri} does not exist: run `scones stage` first (or pass the right --bucket)") from None

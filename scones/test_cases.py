@@ -6,7 +6,6 @@ show whether the workflow got it right.
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from typing import Sequence
@@ -46,23 +45,6 @@ def load_test_entries(storage: Storage, bucket: str) -> list[LstEntry]:
     except NoSuchObject:
         raise NoSuchObject(f"{uri} does not exist: run `scones stage` first (or pass the right --bucket)") from None
     return parse_lst(text, source=uri)
-
-
-def count_training_images(storage: Storage, bucket: str) -> int:
-    """How many images ``train.lst`` lists: the algorithm's ``num_training_samples``."""
-    uri = f"s3://{bucket}/train.lst"
-    try:
-        return len(parse_lst(storage.get(uri).decode("utf-8"), source=uri))
-    except NoSuchObject:
-        raise NoSuchObject(f"{uri} does not exist: run `scones stage` first (or pass the right --bucket)") from None
-
-
-def load_class_names(storage: Storage, bucket: str) -> list[str] | None:
-    """The class names staging recorded in ``classes.json``, or None when there are none."""
-    try:
-        return json.loads(storage.get(f"s3://{bucket}/classes.json"))
-    except NoSuchObject:
-        return None
 
 
 def generate_test_case(storage: Storage, bucket: str, seed: int | None = None) -> dict:

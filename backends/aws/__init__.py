@@ -45,14 +45,14 @@ from scones.backends.aws.lambda_packaging import package_handler
 from scones.backends.aws.naming import DEFAULT_PROJECT, Scope, check_sagemaker_name, ecr_repository_arn
 from scones.backends.aws.roles import ensure_role
 from scones.backends.aws.state_machines import ensure_state_machine, run_execution
-from scones.backends.aws.training import TrainingSettings, check_staged, run_training_job, staged_class_names
+from scones.backends.aws.training import TrainingSettings, check_staged, run_training_job
 from scones.backends.aws.training import training_job_request, training_outcome
 from scones.backends.aws.waiters import Poller
 from scones.capture import CaptureConfig
 from scones.hyperparameters import Hyperparameters
 from scones.inferences import DEFAULT_THRESHOLD, check_threshold
 from scones.monitoring.reading import endpoint_capture_uri
-from scones.staging import DEFAULT_CLASSES, StageReport, stage_archive
+from scones.staging import DEFAULT_CLASSES, StageReport, class_names_for, stage_archive
 from scones.storage import S3Uri, Storage
 from scones.workflow import HANDLER_MODULES, fill_definition, workflow_definition
 
@@ -189,7 +189,7 @@ class AwsBackend:
         if seed is not None:
             log("note: the built-in algorithm takes no seed; --seed applies to local training only")
         check_staged(self.storage, target)
-        class_names = staged_class_names(self.storage, target, hyperparameters.num_classes)
+        class_names = class_names_for(self.storage, target, hyperparameters.num_classes)
         name = check_sagemaker_name(job_name or sdk.timestamped_name("scones-image-classification"), "job name")
         request = training_job_request(job_name=name, bucket=target, image_uri=self.image_uri,
                                        role_arn=self.sagemaker_role_arn(target),

@@ -15,7 +15,6 @@ parsed by :mod:`scones.training_log`, the very code that reads local logs.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -24,8 +23,7 @@ from scones.backends.aws.errors import SconesAwsError
 from scones.backends.aws.prices import hourly_price
 from scones.backends.aws.training_logs import TRAINING_LOG_GROUP, LogFollower
 from scones.backends.aws.waiters import Poller
-from scones.staging import CLASSES_KEY
-from scones.storage import NoSuchObject, Storage
+from scones.storage import Storage
 from scones.training_log import EpochMetrics, collect_epochs, parse_metric
 
 CONTENT_TYPE = "application/x-image"
@@ -116,23 +114,6 @@ def check_staged(storage: Storage, bucket: str) -> None:
     if missing:
         raise SconesAwsError(f"s3://{bucket}/ has no {' or '.join(missing)}",
                              f"run `scones stage --backend aws --bucket {bucket}` first", code="NotStaged")
-
-
-def parse_class_names(data: bytes, uri: str, num_classes: int) -> tuple[str, ...]:
-    names = json.loads(data)
-    if not isinstance(names, list) or not all(isinstance(name, str) for name in names) or len(names) != num_classes:
-        raise SconesAwsError(f"{uri} must list {num_classes} class names (num_classes), got {names!r}",
-                             "stage again, or set num_classes to the number of staged classes", code="BadClasses")
-    return tuple(names)
-
-
-def staged_class_names(storage: Storage, bucket: str, num_classes: int) -> tuple[str, ...]:
-    """The staged ``classes.json``, else ``class_0``, ``class_1``, … (as the local backend does)."""
-    uri = f"s3://{bucket}/{CLASSES_KEY}"
-    try:
-        return parse_class_names(storage.get(uri), uri, num_classes)
-    except NoSuchObject:
-        return tuple(f"class_{index}" for index in range(num_classes))
 
 
 # ------------------------------------------------------------------- outcome

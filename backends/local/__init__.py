@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from typing import Mapping, MutableMapping, Sequence
+from typing import MutableMapping, Sequence
 
 from scones.backend import (
     DEFAULT_BUCKET,
@@ -97,7 +97,7 @@ class LocalBackend:
         """Train MXNet on this machine's CPU from the staged channels; the model lands where SageMaker puts it."""
         from scones.backends.local.training import train_from_storage
         from scones.hyperparameters import Hyperparameters
-        from scones.test_cases import count_training_images
+        from scones.staging import count_training_images
 
         bucket = bucket or self.bucket
         if hyperparameters is None:

@@ -9,7 +9,6 @@ through the Storage that the main CLI provides as ``ctx.obj["storage"]()``
 from __future__ import annotations
 
 import functools
-import json
 from datetime import datetime
 from pathlib import Path
 
@@ -25,8 +24,8 @@ from scones.monitoring.reading import (
     TimeWindow,
     endpoint_capture_uri,
 )
-from scones.staging import CLASSES_KEY
-from scones.storage import NoSuchObject, S3Uri, Storage, StorageError
+from scones.staging import read_class_names
+from scones.storage import S3Uri, Storage, StorageError
 
 DEFAULT_OUT = "scones-output/monitor"
 ALERT_EXIT_CODE = 3
@@ -79,25 +78,6 @@ def _storage(ctx: click.Context) -> Storage:
             "folder with --from-dir PATH"
         )
     return factory()
-
-
-def read_class_names(storage: Storage, bucket: str) -> tuple[str, ...] | None:
-    """The class names the staging step wrote to ``s3://BUCKET/classes.json``, None when there are none."""
-    uri = f"s3://{bucket}/{CLASSES_KEY}"
-    try:
-        raw = storage.get(uri)
-    except NoSuchObject:
-        return None
-    try:
-        names = json.loads(raw)
-    except ValueError:
-        names = None
-    if not isinstance(names, list) or not names or not all(isinstance(name, str) and name for name in names):
-        raise click.ClickException(
-            f"{uri} is not a JSON list of class names such as [\"bicycle\", \"motorcycle\"]; "
-            "fix it, or pass --classes"
-        )
-    return tuple(names)
 
 
 def _capture_prefix(capture_uri: str | None, bucket: str | None, endpoint: str, variant: str | None) -> str:

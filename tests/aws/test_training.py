@@ -13,6 +13,8 @@ import time
 import boto3
 import pytest
 
+from scones.training_log import EpochMetrics
+
 from scones.backends.aws import AwsBackend
 from scones.backends.aws.errors import SconesAwsError
 from scones.backends.aws.training import TrainingSettings, training_job_request
@@ -120,9 +122,9 @@ def test_the_job_is_followed_to_the_end_without_sleeping(backend, staged_bucket,
     assert outcome.class_names == ("bicycle", "motorcycle")
     assert outcome.best_epoch == 1 and outcome.validation_accuracy == pytest.approx(0.857143)
     assert outcome.epochs == (
-        {"epoch": 0, "train_accuracy": 0.625, "validation_accuracy": 0.771429, "seconds": 14.863},
-        {"epoch": 1, "train_accuracy": 0.8125, "validation_accuracy": 0.857143, "seconds": 13.002},
-        {"epoch": 2, "train_accuracy": 0.90625, "validation_accuracy": 0.842857, "seconds": 12.95},
+        EpochMetrics(epoch=0, train_accuracy=0.625, validation_accuracy=0.771429, time_cost=14.863),
+        EpochMetrics(epoch=1, train_accuracy=0.8125, validation_accuracy=0.857143, time_cost=13.002),
+        EpochMetrics(epoch=2, train_accuracy=0.90625, validation_accuracy=0.842857, time_cost=12.95),
     )
     assert f"{JOB}: InProgress – Starting" in messages
     assert f"{JOB}: InProgress – Training" in messages

@@ -113,3 +113,33 @@ def test_bucket_created_when_missing(archive, storage):
 
 def test_duplicate_names_get_their_row():
     assert unique_names(["a.png", "b.png", "a.png"], [0, 1, 2]) == ["a_0.png", "b.png", "a_2.png"]
+
+
+def test_what_was_staged_is_read_back(archive, storage, bucket):
+    from scones.staging import class_names_for, count_training_images, read_class_names
+
+    assert read_class_names(storage, bucket) is None
+    assert class_names_for(storage, bucket, 3) == ("class_0", "class_1", "class_2")
+    stage_archive(str(archive[0]), storage, bucket)
+    assert read_class_names(storage, bucket) == ("bicycle", "motorcycle")
+    assert class_names_for(storage, bucket, 2) == ("bicycle", "motorcycle")
+    assert count_training_images(storage, bucket) == 5
+
+
+@pytest.mark.parametrize("body", [b'{"0": "bicycle"}', b'["a", "a"]', b"[]", b"not json", b'["a", 3]'])
+def test_malformed_classes_json(storage, bucket, body):
+    from scones.staging import StagedDataError, read_class_names
+
+    storage.put(f"s3://{bucket}/classes.json", body)
+    with pytest.raises(StagedDataError, match=r"classes\.json must be a JSON list of distinct class names"):
+        read_class_names(storage, bucket)
+
+
+def test_class_count_must_match(archive, storage, bucket):
+    from scones.staging import StagedDataError, class_names_for, count_training_images
+
+    with pytest.raises(StagedDataError, match=r"train\.lst does not exist: run `scones stage` first"):
+        count_training_images(storage, bucket)
+    stage_archive(str(archive[0]), storage, bucket)
+    with pytest.raises(StagedDataError, match="names 2 classes but num_classes is 3"):
+        class_names_for(storage, bucket, 3)

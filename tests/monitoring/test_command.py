@@ -145,7 +145,7 @@ def test_a_bad_classes_json_is_named(captures, tmp_path):
     captures["storage"].put(f"s3://{captures['bucket']}/classes.json", b'{"0": "bicycle"}')
     result = monitor(["--bucket", captures["bucket"], "--out", tmp_path], captures["storage"])
     assert result.exit_code == 1
-    assert f"s3://{captures['bucket']}/classes.json is not a JSON list of class names" in result.output
+    assert f"s3://{captures['bucket']}/classes.json must be a JSON list of distinct class names" in result.output
 
 
 @pytest.mark.parametrize(("args", "message"), [
