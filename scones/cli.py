@@ -312,10 +312,18 @@ def invoke(backend_name, endpoint_url, region, bucket, endpoint_name, image, con
               help="How many random test images to send through the state machine.")
 @click.option("--seed", type=int, default=None, help="Seed for choosing the images (default: random).")
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
-def execute(backend_name, endpoint_url, region, bucket, endpoint_name, threshold, count, seed, as_json):
+@click.option("--definition", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Run your own exported state machine instead (local backend): the three functions it calls "
+                   "are bound, in call order, to serializeImageData, classifyImage and filterInferences.")
+def execute(backend_name, endpoint_url, region, bucket, endpoint_name, threshold, count, seed, as_json, definition):
     """Run the state machine on random staged test images (the course's generate_test_case)."""
+    from scones.asl import load
+
     with open_backend(backend_name, endpoint_url, region, bucket) as backend:
-        workflow = backend.deploy_workflow(endpoint_name=endpoint_name, threshold=threshold)
+        options = {"definition": load(str(definition))} if definition else {}
+        if options and backend.name != "local":
+            raise click.UsageError("--definition runs a state machine locally; on AWS, deploy it yourself")
+        workflow = backend.deploy_workflow(endpoint_name=endpoint_name, threshold=threshold, **options)
         cases = pick_cases(load_test_entries(backend.storage, backend.bucket), backend.bucket, count, seed)
         class_names = read_class_names(backend.storage, backend.bucket) or ()
         rows, _ = run_executions(backend, workflow, cases, class_names)

@@ -44,3 +44,41 @@ def fill_definition(definition: dict, function_arns: Mapping[str, str]) -> dict:
 def handler(logical: str) -> Callable:
     """The ``lambda_handler`` of a workflow function, imported from ``scones.lambdas``."""
     return importlib.import_module(f"scones.lambdas.{HANDLER_MODULES[logical]}").lambda_handler
+
+
+def called_functions(definition: dict) -> list[str]:
+    """The Lambda functions a definition calls, in the order its path from ``StartAt`` reaches them.
+
+    A function is named by ``Parameters.FunctionName`` / ``Arguments.FunctionName``
+    (the lambda:invoke integration) or by a Lambda ARN ``Resource`` (the legacy form).
+    """
+    states = definition.get("States", {})
+    seen: list[str] = []
+    name = definition.get("StartAt")
+    visited = set()
+    while name in states and name not in visited:
+        visited.add(name)
+        state = states[name]
+        if state.get("Type") == "Task":
+            fields = state.get("Parameters") or state.get("Arguments") or {}
+            function = fields.get("FunctionName") if isinstance(fields, dict) else None
+            if function is None and ":lambda:" in state.get("Resource", "") and ":function:" in state["Resource"]:
+                function = state["Resource"]
+            if isinstance(function, str) and function not in seen:
+                seen.append(function)
+        name = state.get("Next")
+    return seen
+
+
+def bind_by_order(definition: dict) -> dict[str, str]:
+    """Map a user's exported workflow's functions to Scones's, by the order they are called.
+
+    The course's state machines call the serializer, the classifier and the
+    filter in that order, whatever their functions are named in the account
+    they were exported from.
+    """
+    functions = called_functions(definition)
+    if len(functions) != len(FUNCTIONS):
+        raise ValueError(f"the definition calls {len(functions)} Lambda function(s) ({', '.join(functions) or 'none'}); "
+                         f"Scones binds exactly three, in order: {', '.join(FUNCTIONS)}")
+    return dict(zip(functions, FUNCTIONS))

@@ -39,7 +39,7 @@ from scones.capture import CaptureConfig
 from scones.inferences import DEFAULT_THRESHOLD, check_threshold
 from scones.staging import DEFAULT_CLASSES, StageReport, stage_archive
 from scones.storage import Storage, s3_client
-from scones.workflow import FUNCTIONS, WORKFLOW_NAME, fill_definition, handler, workflow_definition
+from scones.workflow import FUNCTIONS, WORKFLOW_NAME, bind_by_order, fill_definition, handler, workflow_definition
 
 DEFAULT_REGION = "us-east-1"
 # The account id LocalStack and moto use; local ARNs carry it.
@@ -170,22 +170,29 @@ class LocalBackend:
         }
 
     def deploy_workflow(self, *, endpoint_name: str = DEFAULT_ENDPOINT, threshold: float = DEFAULT_THRESHOLD,
-                        bucket: str | None = None) -> WorkflowInfo:
-        """Compile the workflow with local function ARNs and configure its in-process functions.
+                        bucket: str | None = None, definition: dict | None = None) -> WorkflowInfo:
+        """Compile the workflow and configure its in-process functions.
 
-        Lambda configuration is per function on AWS; here the three handlers
-        share this process, so their environment is this process's.
+        Without ``definition`` it is Scones's own, filled with local function
+        ARNs. A user's exported definition runs as it is: the functions it
+        calls are bound to Scones's handlers in call order
+        (:func:`~scones.workflow.bind_by_order`). Lambda configuration is per
+        function on AWS; here the three handlers share this process, so their
+        environment is this process's.
         """
         from scones.asl import Resources, StateMachine
 
         self._environ.update(self.function_environment(endpoint_name, threshold))
         for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             self._environ.setdefault(variable, "test")
-        functions = {logical: self.function_arn(logical) for logical in FUNCTIONS}
-        definition = fill_definition(workflow_definition(), functions)
+        if definition is None:
+            functions = {logical: self.function_arn(logical) for logical in FUNCTIONS}
+            definition = fill_definition(workflow_definition(), functions)
+        else:
+            functions = {logical: called for called, logical in bind_by_order(definition).items()}
         resources = Resources(region=self.region, account=LOCAL_ACCOUNT)
-        for logical, arn in functions.items():
-            resources.add_lambda(arn, handler(logical), timeout=FUNCTION_TIMEOUT_SECONDS)
+        for logical, function in functions.items():
+            resources.add_lambda(function, handler(logical), timeout=FUNCTION_TIMEOUT_SECONDS)
         self._machine = StateMachine(definition, name=WORKFLOW_NAME)
         self._resources = resources
         return WorkflowInfo(state_machine=WORKFLOW_NAME, functions=functions, definition=definition)
