@@ -50,7 +50,7 @@ from scones.staging import DEFAULT_CLASSES, plan_stage, read_class_names, upload
 from scones.storage import StorageError
 from scones.test_cases import load_test_entries, pick_cases
 
-console = Console(stderr=True, highlight=False)
+console = Console(stderr=True, highlight=False, soft_wrap=True)  # never break a message mid-line
 
 # Errors whose message is the whole story: shown without a traceback.
 USER_ERRORS = (CifarArchiveError, SourceError, StorageError, SconesAwsError, DefinitionError, LookupError,
