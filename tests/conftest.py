@@ -1,4 +1,4 @@
-"""Shared fixtures: a real S3 over HTTP for every test that stores anything.
+"""Shared fixtures: a real S3 over HTTP for every test that stores anything; ``--backend``.
 
 LocalStack is used when one answers on localhost:4566 (start it with
 ``docker compose up -d``); otherwise an embedded S3 server is started on
@@ -16,6 +16,12 @@ from scones.backends.local.s3_service import EmbeddedS3, localstack_is_healthy, 
 from scones.storage import Storage, s3_client
 
 _bucket_numbers = itertools.count()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--backend", choices=("local", "aws"), default="local",
+                     help="aws also runs the end-to-end tests against the AWS account boto3 finds "
+                          "(billed: about $1, cleaned up afterwards)")
 
 
 @pytest.fixture(scope="session")

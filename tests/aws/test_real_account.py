@@ -1,7 +1,7 @@
 """The whole workflow on a real AWS account: stage, train, deploy, blue/green, workflow, captures, cleanup.
 
-Skipped unless ``SCONES_AWS_E2E=1`` (or ``pytest --backend aws``, when the
-suite defines that option) and boto3 finds credentials and a region. It costs
+Skipped unless ``pytest --backend aws`` (or ``SCONES_AWS_E2E=1``) and boto3
+finds credentials and a region. It costs
 money — about $0.30 to $1 per run with the defaults below (a 2-epoch job on
 ml.g4dn.xlarge, an ml.m5.large endpoint for ~20 minutes) — and cleans up after
 itself in ``finally``: every resource it creates carries a project tag unique
@@ -28,12 +28,8 @@ pytestmark = pytest.mark.aws
 
 
 def _skip_reason(config) -> str | None:
-    try:
-        asked = config.getoption("--backend") == "aws"
-    except ValueError:  # the option is not defined in this suite
-        asked = False
-    if os.environ.get("SCONES_AWS_E2E") != "1" and not asked:
-        return "real-AWS test: set SCONES_AWS_E2E=1 (it creates billed resources and deletes them)"
+    if os.environ.get("SCONES_AWS_E2E") != "1" and config.getoption("--backend") != "aws":
+        return "real-AWS test: run pytest --backend aws (it creates billed resources and deletes them)"
     session = boto3.session.Session()
     if session.get_credentials() is None:
         return "real-AWS test: no AWS credentials configured (aws configure / AWS_PROFILE)"
@@ -100,7 +96,7 @@ def test_the_whole_workflow_on_aws(real_run):
 
     training = backend.train(bucket=bucket, hyperparameters=Hyperparameters.course(samples).replace(epochs=2))
     assert training.model_uri.startswith(f"s3://{bucket}/models/") and backend.storage.exists(training.model_uri)
-    assert [epoch["epoch"] for epoch in training.epochs] == [0, 1]
+    assert [epoch.epoch for epoch in training.epochs] == [0, 1]
     assert 0.0 <= training.validation_accuracy <= 1.0
 
     first = backend.deploy(model_uri=training.model_uri, endpoint_name=endpoint, bucket=bucket)
