@@ -1,0 +1,176 @@
+"""Serve a model.tar.gz as the algorithm's endpoint does: image bytes in, class probabilities out.
+
+Works for any artifact in the algorithm's layout — trained here or downloaded
+from a SageMaker training job — because it runs the stored graph itself
+(``data → … → softmax``) with the stored weights, and preprocesses as the
+serving container does: decode PNG/JPEG, convert to RGB, resize to the
+``model-shapes.json`` height×width, N×3×H×W float32 raw 0–255 pixels (the
+graph's ``bn_data`` normalises).
+
+Thread-safe: executors are bound once per batch-size bucket and lent out
+from a pool, one caller at a time each, all sharing one copy of the weights.
+Concurrent requests therefore run side by side instead of queueing on a lock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import threading
+from typing import Sequence
+
+# Binding prints "Subgraph backend MKLDNN is activated" per executor unless told otherwise.
+os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
+
+import mxnet as mx  # noqa: E402  (after the environment default above)
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from scones.images import ImageDecodeError, decode_image  # noqa: E402
+from scones.model_artifact import (  # noqa: E402
+    ArtifactError,
+    ModelArtifact,
+    ModelMetadata,
+    default_class_names,
+    metadata_uri,
+    read_model_tarball,
+)
+from scones.storage import Storage  # noqa: E402
+
+# Batches are padded up to one of these sizes so a handful of bound executors serve any request.
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
+DATA_NAME = "data"
+
+
+def _bucket(count: int) -> int:
+    return next(size for size in BATCH_BUCKETS if size >= count)
+
+
+class Predictor:
+    """One loaded model; :meth:`predict` may be called from many threads at once."""
+
+    def __init__(self, artifact: ModelArtifact, class_names: Sequence[str] | None = None,
+                 *, source: str = "model.tar.gz"):
+        self.image_shape: tuple[int, int, int] = artifact.image_shape
+        self.notes = artifact.notes
+        try:
+            self._symbol = mx.sym.load_json(artifact.symbol_json.decode())
+            arrays = mx.nd.load_frombuffer(artifact.params)
+        except (mx.base.MXNetError, UnicodeDecodeError) as error:
+            raise ArtifactError(f"{source}: MXNet cannot load checkpoint {artifact.epoch} ({error}); "
+                                "the tarball is damaged: download or train it again") from None
+        self._args = {key[4:]: value for key, value in arrays.items() if key.startswith("arg:")}
+        self._aux = {key[4:]: value for key, value in arrays.items() if key.startswith("aux:")}
+        self._check_weights(source)
+        self.num_classes = self._output_width(source)
+        names = tuple(class_names) if class_names is not None else default_class_names(self.num_classes)
+        if len(names) != self.num_classes:
+            raise ArtifactError(f"{source} scores {self.num_classes} classes but {len(names)} class names "
+                                f"were given ({', '.join(names)}); pass one name per class")
+        self.class_names = names
+        self._pools = {size: queue.SimpleQueue() for size in BATCH_BUCKETS}
+        self._bind_lock = threading.Lock()
+
+    @classmethod
+    def from_artifact(cls, tarball: bytes, *, class_names: Sequence[str] | None = None,
+                      metadata: bytes | None = None, source: str = "model.tar.gz") -> "Predictor":
+        """Load a model.tar.gz; names come from ``class_names``, else the metadata, else ``class_N``."""
+        if class_names is None and metadata is not None:
+            class_names = ModelMetadata.from_json(metadata).class_names
+        return cls(read_model_tarball(tarball, source=source), class_names, source=source)
+
+    # ------------------------------------------------------------------- checks
+
+    def _check_weights(self, source: str) -> None:
+        inputs = {DATA_NAME}
+        missing = [name for name in self._symbol.list_arguments()
+                   if name not in self._args and name not in inputs and not name.endswith("_label")]
+        missing += [name for name in self._symbol.list_auxiliary_states() if name not in self._aux]
+        if DATA_NAME not in self._symbol.list_arguments():
+            raise ArtifactError(f"{source}: the symbol has no '{DATA_NAME}' input; it is not an "
+                                "image-classification network")
+        if missing:
+            raise ArtifactError(f"{source}: the .params lacks {len(missing)} weight(s) the symbol needs "
+                                f"({', '.join(missing[:5])}{', …' if len(missing) > 5 else ''}); "
+                                "the symbol and params come from different models")
+
+    def _output_width(self, source: str) -> int:
+        try:
+            _, output_shapes, _ = self._symbol.infer_shape(**{DATA_NAME: (1, *self.image_shape)})
+        except mx.base.MXNetError as error:
+            raise ArtifactError(f"{source}: the symbol does not accept {self.image_shape} images "
+                                f"({str(error).splitlines()[0]})") from None
+        shape = output_shapes[0]
+        if len(shape) != 2:
+            raise ArtifactError(f"{source}: the symbol outputs shape {shape}, not one score per class")
+        return int(shape[1])
+
+    # ---------------------------------------------------------------- executors
+
+    def _bind(self, size: int) -> mx.executor.Executor:
+        arg_shapes, _, _ = self._symbol.infer_shape(**{DATA_NAME: (size, *self.image_shape)})
+        args = dict(self._args)
+        for name, shape in zip(self._symbol.list_arguments(), arg_shapes):
+            if name not in args:  # the data input and the unused softmax_label
+                args[name] = mx.nd.zeros(shape)
+        with self._bind_lock:
+            return self._symbol.bind(mx.cpu(), args=args, aux_states=self._aux, grad_req="null")
+
+    def _forward(self, batch: np.ndarray) -> np.ndarray:
+        size = _bucket(len(batch))
+        pool = self._pools[size]
+        try:
+            executor = pool.get_nowait()
+        except queue.Empty:
+            executor = self._bind(size)
+        try:
+            padded = np.zeros((size, *self.image_shape), dtype=np.float32)
+            padded[:len(batch)] = batch
+            executor.arg_dict[DATA_NAME][:] = padded
+            return executor.forward(is_train=False)[0].asnumpy()[:len(batch)]
+        finally:
+            pool.put(executor)
+
+    # ------------------------------------------------------------------- public
+
+    def preprocess(self, images: Sequence[bytes]) -> np.ndarray:
+        """Decode, RGB, resize to the model's height×width, N×3×H×W float32 0–255."""
+        _, height, width = self.image_shape
+        batch = np.empty((len(images), 3, height, width), dtype=np.float32)
+        for index, body in enumerate(images):
+            try:
+                pixels = decode_image(body)
+            except ImageDecodeError as error:
+                raise ImageDecodeError(f"image {index}: {error}") from None
+            if pixels.shape[:2] != (height, width):
+                pixels = np.asarray(Image.fromarray(pixels).resize((width, height), Image.BILINEAR))
+            batch[index] = pixels.transpose(2, 0, 1)
+        return batch
+
+    def predict_arrays(self, batch: np.ndarray) -> np.ndarray:
+        """Class probabilities (N×classes float32) for N×3×H×W raw-pixel float32 input."""
+        batch = np.asarray(batch, dtype=np.float32)
+        if batch.ndim != 4 or batch.shape[1:] != self.image_shape:
+            raise ValueError(f"expected N×{'×'.join(map(str, self.image_shape))} pixels, got {batch.shape}")
+        largest = BATCH_BUCKETS[-1]
+        return np.concatenate([self._forward(batch[start:start + largest])
+                               for start in range(0, len(batch), largest)] or
+                              [np.empty((0, self.num_classes), dtype=np.float32)])
+
+    def predict(self, images: Sequence[bytes]) -> list[list[float]]:
+        """One list of class probabilities (Python floats, in class order) per encoded image."""
+        return self.predict_arrays(self.preprocess(images)).tolist()
+
+    def invoke(self, body: bytes) -> bytes:
+        """The endpoint's response to one image: the JSON list of its class probabilities."""
+        return json.dumps(self.predict([body])[0]).encode()
+
+
+def load_predictor(storage: Storage, model_tarball_uri: str,
+                   class_names: Sequence[str] | None = None) -> Predictor:
+    """Load a model from storage, with the class names of the metadata beside it when present."""
+    beside = metadata_uri(model_tarball_uri)
+    metadata = storage.get(beside) if class_names is None and storage.exists(beside) else None
+    return Predictor.from_artifact(storage.get(model_tarball_uri), class_names=class_names,
+                                   metadata=metadata, source=model_tarball_uri)

@@ -1,0 +1,92 @@
+"""Batched augmentation, image fitting, batching and the schedule: pure NumPy/MXNet helpers."""
+
+from __future__ import annotations
+
+import colorsys
+
+import mxnet as mx
+import numpy as np
+import pytest
+
+from scones.backends.local import training
+from scones.hyperparameters import Hyperparameters
+
+
+@pytest.fixture
+def images():
+    return np.random.RandomState(1).randint(0, 256, (6, 8, 10, 3)).astype(np.uint8)
+
+
+def test_crop_cuts_a_window_of_the_padded_image(images):
+    out = training.pad_and_random_crop(images, np.random.RandomState(0), pad=2)
+    padded = np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)), constant_values=training.FILL_VALUE)
+    assert out.shape == images.shape and out.dtype == np.uint8
+    for image, window in zip(padded, out):
+        assert any(np.array_equal(image[y:y + 8, x:x + 10], window) for y in range(5) for x in range(5))
+
+
+def test_mirror_flips_some_and_keeps_the_rest(images):
+    out = training.random_mirror(np.repeat(images, 10, axis=0), np.random.RandomState(0))
+    flipped = [np.array_equal(o, i[:, ::-1]) for o, i in zip(out, np.repeat(images, 10, axis=0))]
+    kept = [np.array_equal(o, i) for o, i in zip(out, np.repeat(images, 10, axis=0))]
+    assert all(f or k for f, k in zip(flipped, kept)) and any(flipped) and any(kept)
+
+
+def test_hls_matches_colorsys_and_round_trips(images):
+    hls = training.rgb_to_hls(images)
+    r, g, b = images[0, 0, 0] / 255.0
+    h, l, s = colorsys.rgb_to_hls(r, g, b)
+    np.testing.assert_allclose(hls[0, 0, 0], [h * 180, l * 255, s * 255], atol=1e-3)
+    assert np.abs(training.hls_to_rgb(hls).astype(int) - images).max() <= 1
+
+
+def test_every_level_keeps_shape_and_type_and_is_seeded(images):
+    assert training.augment(images, None, np.random.RandomState(0)) is images
+    for kind in ("crop", "crop_color", "crop_color_transform"):
+        first = training.augment(images, kind, np.random.RandomState(5))
+        assert first.shape == images.shape and first.dtype == np.uint8
+        assert np.array_equal(first, training.augment(images, kind, np.random.RandomState(5)))
+
+
+def test_affine_warp_keeps_the_centre_and_fills_outside():
+    flat = np.full((8, 32, 32, 3), 200, dtype=np.uint8)
+    out = training.random_affine(flat, np.random.RandomState(0))
+    assert (out[:, 16, 16] == 200).all()
+    assert set(np.unique(out)) <= set(range(127, 201))
+
+
+def test_fit_to_shape_resizes_then_centre_crops():
+    wide = np.zeros((40, 80, 3), dtype=np.uint8)
+    assert training.fit_to_shape(wide, 32, 32, None).shape == (32, 32, 3)
+    assert training.fit_to_shape(wide, 32, 32, 36).shape == (32, 32, 3)
+    small = np.zeros((16, 16, 3), dtype=np.uint8)
+    assert training.fit_to_shape(small, 32, 32, None).shape == (32, 32, 3)
+    exact = np.arange(32 * 32 * 3, dtype=np.uint8).reshape(32, 32, 3)
+    assert np.array_equal(training.fit_to_shape(exact, 32, 32, None), exact)
+
+
+def test_batches_are_full_and_wrap_around():
+    batches = training.epoch_batches(10, 4, np.random.RandomState(0))
+    assert [len(b) for b in batches] == [4, 4, 4]
+    assert set(np.concatenate(batches)) == set(range(10))
+
+
+def test_schedule_steps_in_num_training_samples_epochs():
+    hp = Hyperparameters.course(num_training_samples=640).replace(mini_batch_size=64, lr_scheduler_step=(2, 3),
+                                                                   learning_rate=0.1, lr_scheduler_factor=0.5)
+    schedule = training.learning_rate_schedule(hp)
+    assert isinstance(schedule, mx.lr_scheduler.MultiFactorScheduler)
+    assert [round(schedule(n), 6) for n in (20, 21, 31)] == [0.1, 0.05, 0.025]
+    assert training.learning_rate_schedule(hp.replace(lr_scheduler_step=None)) is None
+    assert training.optimizer_params(hp.replace(optimizer="adam"))["beta2"] == 0.999
+    assert "wd" not in training.optimizer_params(hp.replace(optimizer="rmsprop"))
+
+
+def test_early_stopping_waits_for_min_epochs_then_patience():
+    hp = Hyperparameters.course().replace(early_stopping=True, early_stopping_min_epochs=3,
+                                          early_stopping_patience=2, early_stopping_tolerance=0.1)
+    assert not training.should_stop_early([0.5, 0.5], hp)
+    assert training.should_stop_early([0.5, 0.6, 0.6, 0.6], hp)
+    assert training.should_stop_early([0.5, 0.6, 0.61, 0.6], hp)  # 1.7% better: under the 10% tolerance
+    assert not training.should_stop_early([0.5, 0.6, 0.7, 0.6], hp)
+    assert not training.should_stop_early([0.5, 0.6, 0.6, 0.6], hp.replace(early_stopping=False))
