@@ -17,7 +17,6 @@ or two OpenMP threads, so no engine or thread setting has to be forced.
 
 from __future__ import annotations
 
-import json
 import platform
 import re
 import time
@@ -37,11 +36,10 @@ from scones.lst import parse_lst
 from scones.model_artifact import (
     ModelMetadata,
     build_model_tarball,
-    default_class_names,
     metadata_uri,
     model_uri,
 )
-from scones.staging import CLASSES_KEY
+from scones.staging import class_names_for
 from scones.storage import NoSuchObject, Storage
 from scones.training_log import TRAIN_ACCURACY, EpochMetrics, format_best_model, format_epoch
 
@@ -123,25 +121,6 @@ def read_channel(storage: Storage, bucket: str, image_prefix: str, lst_key: str,
         except ImageDecodeError as error:
             raise TrainingDataError(f"{uri}: {error}") from None
     return LabelledImages(np.stack(images), np.array([e.label for e in entries], dtype=np.int32))
-
-
-def read_class_names(storage: Storage, bucket: str, num_classes: int) -> tuple[str, ...]:
-    """The staged ``classes.json`` (class id → name), else ``class_0``, ``class_1``, …"""
-    uri = f"s3://{bucket}/{CLASSES_KEY}"
-    if not storage.exists(uri):
-        return default_class_names(num_classes)
-    try:
-        names = json.loads(storage.get(uri))
-    except ValueError as error:
-        raise TrainingDataError(f"{uri} is not JSON ({error}); run `scones stage` again") from None
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise TrainingDataError(f"{uri} must be a JSON list of class names, got {names!r}")
-    if len(names) != num_classes:
-        raise TrainingDataError(
-            f"{uri} names {len(names)} classes but num_classes={num_classes}; "
-            "set num_classes to match the staged classes"
-        )
-    return tuple(names)
 
 
 # ---------------------------------------------------------------------- augmentation
@@ -490,7 +469,7 @@ def train_from_storage(
     target = model_uri(bucket, job_name, output_prefix)
     if storage.exists(target):
         raise FileExistsError(f"{target} already exists: job {job_name!r} has run; choose a new job name")
-    class_names = read_class_names(storage, bucket, hyperparameters.num_classes)
+    class_names = class_names_for(storage, bucket, hyperparameters.num_classes)
     train = read_channel(storage, bucket, *TRAIN_CHANNEL, hyperparameters)
     validation = read_channel(storage, bucket, *VALIDATION_CHANNEL, hyperparameters)
     log(f"Training {job_name}: ResNet-{hyperparameters.num_layers} on {len(train)} images "
