@@ -8,6 +8,8 @@ import tarfile
 
 import pytest
 
+from scones.staging import StagedDataError
+
 from scones.backends.local.training import TrainingDataError, train_from_storage
 from scones.model_artifact import ModelMetadata, read_model_tarball
 from scones.training_log import collect_epochs
@@ -118,7 +120,7 @@ def test_bad_staged_data_is_refused_with_the_object_and_the_fix(storage, staged)
     with pytest.raises(TrainingDataError, match=rf"^s3://{staged}/test/bicycle_s_000000.png: the 9-byte body is "
                                                 "not an image Pillow can decode"):
         train(storage, staged)
-    with pytest.raises(TrainingDataError, match=rf"^s3://{staged}/classes.json names 2 classes but num_classes=3"):
+    with pytest.raises(StagedDataError, match=rf"^s3://{staged}/classes.json names 2 classes but num_classes is 3"):
         train(storage, staged, hyperparameters=tiny_hyperparameters(num_classes=3))
 
 
