@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -51,6 +52,9 @@ from scones.storage import StorageError
 from scones.test_cases import load_test_entries, pick_cases
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)  # never break a message mid-line
+
+# Tables on stdout: the terminal's width, or 140 columns when piped (rich would cut them at 80).
+results = Console(width=None if sys.stdout.isatty() else 140)
 
 # Errors whose message is the whole story: shown without a traceback.
 USER_ERRORS = (CifarArchiveError, SourceError, StorageError, SconesAwsError, DefinitionError, LookupError,
@@ -190,7 +194,7 @@ def print_executions(rows, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([row.to_json() for row in rows], indent=2))
     else:
-        Console().print(executions_table(rows))
+        results.print(executions_table(rows))
     succeeded = sum(row.status == "SUCCEEDED" for row in rows)
     console.print(f"{succeeded} of {len(rows)} execution(s) succeeded")
 
@@ -397,7 +401,7 @@ def run(backend_name, endpoint_url, region, source, classes, bucket, endpoint_na
         except StepFailed as failure:
             console.print(f"[red]error[/]: {failure}")
             raise SystemExit(1)
-    Console().print(executions_table(summary.rows))
+    results.print(executions_table(summary.rows))
     monitor = summary.monitor
     click.echo(f"validation accuracy {summary.training.validation_accuracy:.4f}; "
                f"{sum(r.status == 'SUCCEEDED' for r in summary.rows)} of {len(summary.rows)} executions succeeded; "
