@@ -78,11 +78,16 @@ def main() -> None:
     parser.add_argument("data_dir", nargs="?", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--seed", type=int, default=0, help="split and training seed")
     parser.add_argument("--progress", action="store_true", help="show the per-epoch progress bars")
+    parser.add_argument("-H", "--hyperparameter", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a local default, e.g. -H epochs=80")
     args = parser.parse_args()
 
     entries = parse_lst((args.data_dir / "train.lst").read_text(), source=str(args.data_dir / "train.lst"))
     train, validation = stratified_split(entries, VALIDATION_FRACTION, args.seed)
     hyperparameters = Hyperparameters.local_default(num_training_samples=len(train))
+    if args.hyperparameter:
+        overrides = dict(pair.split("=", 1) for pair in args.hyperparameter)
+        hyperparameters = Hyperparameters.from_mapping({**hyperparameters.to_sagemaker(), **overrides})
     print(f"data: {len(entries)} images from {args.data_dir}; split {len(train)} train / {len(validation)} "
           f"validation (stratified, seed {args.seed})")
     print(f"hyperparameters: {hyperparameters.to_sagemaker()}")
