@@ -2,7 +2,7 @@
 
 The predicted class and confidence come from the execution's history (the
 last successful task whose result carries ``inferences``), so a run that the
-filter failed still shows what the model said. History events have the same
+filter failed still shows what the model said; failing that, from the output. History events have the same
 shape locally and on AWS, so this works for both backends.
 """
 
@@ -75,8 +75,19 @@ def class_name(class_names: Sequence[str], class_id: int) -> str:
     return class_names[class_id] if 0 <= class_id < len(class_names) else f"class {class_id}"
 
 
+def outcome_inferences(outcome: ExecutionOutcome) -> list[float] | None:
+    """From the history's task results, else from the execution's output."""
+    found = inferences_from_history(outcome.history)
+    if found is None and outcome.output is not None:
+        try:
+            found = parse_inferences(_find_inferences(outcome.output))
+        except InferenceFormatError:
+            found = None
+    return found
+
+
 def execution_row(outcome: ExecutionOutcome, case: ImageCase, class_names: Sequence[str]) -> ExecutionRow:
-    probabilities = inferences_from_history(outcome.history)
+    probabilities = outcome_inferences(outcome)
     predicted = confidence = None
     if probabilities:
         best, confidence = top_class(probabilities)

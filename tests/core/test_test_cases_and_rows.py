@@ -81,3 +81,10 @@ def test_no_inferences_in_history():
     outcome = ExecutionOutcome(name="e", input={}, status="FAILED", error="States.TaskFailed", history=())
     row = execution_row(outcome, ImageCase("b", "test/x.png", 0), ["bicycle"])
     assert row.predicted_class is None and row.confidence is None and row.true_class == "bicycle"
+
+
+def test_output_is_used_when_the_history_has_no_task_results():
+    outcome = ExecutionOutcome(name="e", input={}, status="SUCCEEDED",
+                               output={"statusCode": 200, "body": {"inferences": [0.1, 0.9]}}, history=())
+    row = execution_row(outcome, ImageCase("b", "test/x.png", 1), ["bicycle", "motorcycle"])
+    assert (row.predicted_class, row.confidence) == ("motorcycle", 0.9)

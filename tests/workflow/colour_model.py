@@ -25,7 +25,7 @@ def colour_symbol() -> mx.sym.Symbol:
     data = mx.sym.Variable("data")
     normalised = mx.sym.BatchNorm(data, name="bn_data", fix_gamma=True, eps=2e-5)
     pooled = mx.sym.Pooling(normalised, global_pool=True, kernel=(1, 1), pool_type="avg", name="pool")
-    logits = mx.sym.FullyConnected(mx.sym.Flatten(pooled), num_hidden=2, name="fc1")
+    logits = mx.sym.FullyConnected(mx.sym.Flatten(pooled, name="flatten"), num_hidden=2, name="fc1")
     return mx.sym.SoftmaxOutput(logits, name="softmax")
 
 

@@ -1,0 +1,106 @@
+"""`scones run --backend aws` under moto: every step of the pipeline, then cleanup leaves nothing tagged.
+
+moto records the requests but cannot train, serve, capture or run Lambdas, so
+the fake clock's sleep stands in for what AWS does meanwhile: the training job
+writes its model.tar.gz, the endpoint captures each invocation, and the
+executions finish. Everything else is the aws backend's own code.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+
+from moto.stepfunctions.models import stepfunctions_backends
+
+from scones.capture import CaptureConfig, build_record, capture_key, capture_prefix
+from scones.monitoring.build import build_report
+from scones.pipeline import RunOptions, run_pipeline
+from scones.testing import synthetic_split, write_cifar_archive
+
+from ..workflow.colour_model import colour_model_tarball
+from .aws_fakes import ACCOUNT, BUCKET, REGION
+
+OUTPUT = {"statusCode": 200, "body": {"image_data": "", "inferences": [0.97, 0.03]}}
+
+
+def act_as_aws(backend, session):
+    """Do what AWS would have done: a finished training job has its model.tar.gz (written as the
+    backend reads the job's description), and by each sleep the executions have run and been captured."""
+    capture = CaptureConfig(f"s3://{BUCKET}/data_capture")
+
+    def model_written(parsed, **_):
+        uri = parsed.get("ModelArtifacts", {}).get("S3ModelArtifacts")
+        if parsed.get("TrainingJobStatus") == "Completed" and uri and not backend.storage.exists(uri):
+            backend.storage.put(uri, colour_model_tarball())
+
+    session.events.register("after-call.sagemaker.DescribeTrainingJob", model_written)
+
+    def callback(_count):
+        for machine in stepfunctions_backends[ACCOUNT][REGION].state_machines:
+            for execution in machine.executions:
+                if execution.status == "RUNNING":
+                    execution.status, execution.output = "SUCCEEDED", json.dumps(OUTPUT)
+                    execution.stop_date = now = datetime.now(timezone.utc)
+                    record = build_record(config=capture, event_id=str(uuid.uuid4()), inference_time=now,
+                                          request_body=b"\x89PNG", request_content_type="image/png",
+                                          response_body=b"[0.97, 0.03]", response_content_type="application/json")
+                    key = capture_key(capture_prefix(capture.destination_s3_uri, "scones-endpoint", "AllTraffic"),
+                                      now, str(uuid.uuid4()))
+                    backend.storage.put(str(key), record.to_line().encode())
+
+    return callback
+
+
+def tagged(session) -> list[str]:
+    """Tagged resources that cost money or grant access. Two kinds are kept on purpose: the bucket
+    (cleanup never deletes it) and training jobs (SageMaker has no DeleteTrainingJob; finished jobs
+    are not billed)."""
+    tagging = session.client("resourcegroupstaggingapi", region_name=REGION)
+    arns = [item["ResourceARN"] for page in tagging.get_paginator("get_resources").paginate(
+        TagFilters=[{"Key": "scones:project"}]) for item in page["ResourceTagMappingList"]]
+    roles = [role["Arn"] for role in session.client("iam").list_roles(PathPrefix="/scones/")["Roles"]]
+    return [arn for arn in arns + roles if not arn.startswith("arn:aws:s3:::") and ":training-job/" not in arn]
+
+
+def test_run_goes_through_every_step_and_cleanup_leaves_nothing(backend, session, fake_clock, tmp_path):
+    archive = write_cifar_archive(tmp_path / "c.tar.gz", synthetic_split([8, 48] * 4, seed=1),
+                                  synthetic_split([8, 48] * 2, seed=2))
+    fake_clock.on_sleep.append(act_as_aws(backend, session))
+    said = []
+    options = RunOptions(archive=str(archive), out_dir=tmp_path / "out", executions=3, seed=1,
+                         hyperparameter_overrides={"epochs": "2"})
+    summary = run_pipeline(backend, options, say=said.append, build_monitor_report=build_report)
+
+    assert list(summary.steps) == ["stage", "train", "deploy", "execute", "monitor"]
+    job = session.client("sagemaker").describe_training_job(TrainingJobName=summary.training.job_name)
+    assert job["HyperParameters"]["epochs"] == "2" and job["HyperParameters"]["num_layers"] == "152"
+    assert [row.status for row in summary.rows] == ["SUCCEEDED"] * 3
+    assert [row.predicted_class for row in summary.rows] == ["bicycle"] * 3
+    assert summary.monitor.counts.valid == 3
+    assert (tmp_path / "out" / "model.tar.gz").read_bytes() == colour_model_tarball()
+    endpoints = session.client("sagemaker").list_endpoints()["Endpoints"]
+    assert endpoints == []  # the run deleted its endpoint
+    assert tagged(session)  # functions, roles, state machine, models remain until cleanup
+
+    report = backend.cleanup(delete_data=True)
+    assert report.deleted and not report.dry_run
+    assert tagged(session) == []
+    assert list(backend.storage.list(f"s3://{BUCKET}/")) == []
+    assert backend.cleanup().deleted == []
+
+
+def test_names_of_a_second_run_do_not_collide(backend, session, fake_clock, tmp_path):
+    archive = write_cifar_archive(tmp_path / "c.tar.gz", synthetic_split([8, 48] * 4, seed=1),
+                                  synthetic_split([8, 48] * 2, seed=2))
+    fake_clock.on_sleep.append(act_as_aws(backend, session))
+    for attempt in range(2):  # AWS keeps execution names unique for 90 days
+        options = RunOptions(archive=str(archive), out_dir=tmp_path / f"out{attempt}", executions=2, seed=1,
+                             hyperparameter_overrides={"epochs": "1"})
+        summary = run_pipeline(backend, options, say=lambda _: None, build_monitor_report=build_report)
+        assert [row.status for row in summary.rows] == ["SUCCEEDED"] * 2
+    sfn = session.client("stepfunctions")
+    machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
+    names = [e["name"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]]
+    assert len(names) == len(set(names)) == 4
