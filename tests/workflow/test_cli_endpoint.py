@@ -1,0 +1,56 @@
+"""`scones deploy` serves in one process; `scones invoke` and `scones execute` find it from others."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from .colour_model import expected_probabilities, solid_png
+
+
+def scones(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "scones", *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def served(s3_endpoint_url, bucket, staged):
+    process = subprocess.Popen([sys.executable, "-m", "scones", "deploy", "--endpoint-url", s3_endpoint_url,
+                                "--bucket", bucket, "--model-uri", staged], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    announced = process.stdout.readline()  # blocks until the endpoint is recorded and serving
+    yield process, announced
+    if process.poll() is None:
+        process.kill()
+        process.wait(timeout=30)
+
+
+def test_deploy_invoke_execute_across_processes(served, s3_endpoint_url, bucket, tmp_path, storage):
+    process, announced = served
+    assert announced.startswith(f"endpoint scones-endpoint serves s3://{bucket}/models/colour/output/model.tar.gz at "
+                                "http://127.0.0.1:")
+    image = tmp_path / "blue.png"
+    image.write_bytes(solid_png(0, 0, 200))
+    invoked = scones("invoke", str(image), "--endpoint-url", s3_endpoint_url, "--bucket", bucket)
+    assert invoked.returncode == 0, invoked.stderr
+    assert json.loads(invoked.stdout) == pytest.approx(expected_probabilities(0, 200), abs=1e-6)
+    assert "motorcycle (1.0000)" in invoked.stderr  # 0.99995, to four places
+
+    executed = scones("execute", "--endpoint-url", s3_endpoint_url, "--bucket", bucket, "--count", "6",
+                      "--seed", "2", "--json")
+    assert executed.returncode == 0, executed.stderr
+    rows = json.loads(executed.stdout)
+    assert len(rows) == 6
+    for row in rows:
+        expected = ("FAILED", "THRESHOLD_CONFIDENCE_NOT_MET") if "grey" in row["image"] else ("SUCCEEDED", None)
+        assert (row["status"], row["error"]) == expected
+
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    assert not storage.exists(f"s3://{bucket}/scones/endpoints/scones-endpoint.json")
+    captured = [o for o in storage.list(f"s3://{bucket}/data_capture/scones-endpoint/")]
+    lines = sum(storage.get(o.uri).decode().count("\n") for o in captured)
+    assert lines == 7  # one invoke + six executions, all flushed on shutdown
