@@ -37,6 +37,7 @@ from scones.backends.aws.errors import SconesAwsError
 from scones.capture import CaptureConfig
 from scones.cifar import CifarArchiveError, read_archive
 from scones.download import CIFAR100_URL, SourceError, resolve_source
+from scones.executions import class_name
 from scones.inferences import DEFAULT_THRESHOLD, top_class
 from scones.monitoring.command import monitor_command
 from scones.pipeline import (
@@ -300,10 +301,8 @@ def invoke(backend_name, endpoint_url, region, bucket, endpoint_name, image, con
     with open_backend(backend_name, endpoint_url, region, bucket) as backend:
         body = backend.storage.get(image) if image.startswith("s3://") else Path(image).read_bytes()
         probabilities = backend.invoke_endpoint(endpoint_name, body, content_type=content_type)
-        names = read_class_names(backend.storage, backend.bucket) or ()
         best, confidence = top_class(probabilities)
-        label = names[best] if best < len(names) else f"class {best}"
-        console.print(f"{label} ({confidence:.4f})")
+        console.print(f"{class_name(read_class_names(backend.storage, backend.bucket) or (), best)} ({confidence:.4f})")
         click.echo(json.dumps(probabilities))
 
 
