@@ -292,12 +292,13 @@ class Hyperparameters:
 
     @classmethod
     def local_default(cls, num_training_samples: int = COURSE_TRAINING_SAMPLES) -> "Hyperparameters":
-        """The local backend's defaults: the course's task, sized for a 2-core laptop CPU.
+        """The course's task sized for a 2-core laptop CPU: about two minutes of training.
 
-        A 20-layer CIFAR ResNet (0.27M weights instead of ResNet-152's 58M)
-        learns the 1,000 32x32 images as well as the deep network does, and
-        with random crop + mirror augmentation and a step schedule it reaches
-        its best validation accuracy within a few minutes of CPU time.
+        ResNet-20 (the CIFAR family, 0.27M weights) instead of ResNet-152
+        (58M): on 800 training images it matched or beat every deeper or wider
+        depth tried (32, 44, 18) at a fraction of the time. Random crop +
+        mirror, a step schedule and stronger weight decay are what lift it from
+        ~0.85 to ~0.89 validation accuracy; see the README for the experiments.
         """
         return cls(
             num_classes=2,
@@ -308,7 +309,7 @@ class Hyperparameters:
             mini_batch_size=64,
             learning_rate=0.1,
             momentum=0.9,
-            weight_decay=0.0005,
+            weight_decay=0.001,
             lr_scheduler_step=(20, 30),
             lr_scheduler_factor=0.1,
             augmentation_type="crop",

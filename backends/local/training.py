@@ -235,7 +235,12 @@ def _bilinear(images: np.ndarray, src_x: np.ndarray, src_y: np.ndarray) -> np.nd
 
 def to_network_input(images: np.ndarray) -> mx.nd.NDArray:
     """N×H×W×3 uint8 → the N×3×H×W float32 raw 0–255 pixels the network's ``bn_data`` expects."""
-    return mx.nd.array(images.transpose(0, 3, 1, 2), dtype=np.float32)
+    return _ndarray(images.transpose(0, 3, 1, 2))
+
+
+def _ndarray(array: np.ndarray) -> mx.nd.NDArray:
+    """A float32 copy on the CPU (``mx.nd.array`` would also probe SciPy and warn on every call)."""
+    return mx.nd.from_numpy(np.ascontiguousarray(array, dtype=np.float32), zero_copy=False)
 
 
 # -------------------------------------------------------------------------- schedule
@@ -337,7 +342,7 @@ class _Epoch:
         """Forward, backward, update; the batch's scores (softmax cross-entropy has SoftmaxOutput's gradient)."""
         with autograd.record():
             scores = self.net(to_network_input(images))
-            loss = self.loss(scores, mx.nd.array(labels))
+            loss = self.loss(scores, _ndarray(labels))
         loss.backward()
         self.trainer.step(len(labels))
         return scores.asnumpy()

@@ -92,21 +92,24 @@ def test_batches_of_any_size(tarball, pngs):
 
 
 def test_many_threads_predict_at_once(tarball, pngs):
+    """Mixed batch sizes from 8 threads: same answers as one thread, and no engine deadlock."""
     predictor = Predictor.from_artifact(tarball)
-    expected = [predictor.predict([png])[0] for png in pngs]
+    requests = [pngs[index:index + 1 + index % 3] for index in range(len(pngs))]
+    expected = [predictor.predict(request) for request in requests]
     failures = []
 
     def worker(offset: int) -> None:
         for round_ in range(15):
-            index = (offset + round_) % len(pngs)
-            if predictor.predict([pngs[index]])[0] != expected[index]:
+            index = (offset + round_) % len(requests)
+            if predictor.predict(requests[index]) != expected[index]:
                 failures.append(index)
 
-    threads = [threading.Thread(target=worker, args=(offset,)) for offset in range(8)]
+    threads = [threading.Thread(target=worker, args=(offset,), daemon=True) for offset in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads), "predict() deadlocked under concurrent calls"
     assert failures == []
 
 
