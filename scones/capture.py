@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from scones.storage import S3Uri
 
 EVENT_VERSION = "0"
+CAPTURE_PREFIX = "data_capture"
 DEFAULT_JSON_CONTENT_TYPES = ("application/json",)
 DEFAULT_CSV_CONTENT_TYPES = ("text/csv",)
 CAPTURE_MODES = ("Input", "Output")
@@ -257,3 +258,8 @@ def capture_key(prefix: S3Uri, opened_at: datetime, file_id: str) -> S3Uri:
 def is_sampled(sampling_percentage: int, draw: float) -> bool:
     """Whether an invocation is captured, given a uniform draw in [0, 1)."""
     return draw * 100 < sampling_percentage
+
+
+def default_capture(bucket: str, sampling_percentage: int = 100) -> CaptureConfig:
+    """Capture to ``s3://BUCKET/data_capture``, as the course configures it."""
+    return CaptureConfig(f"s3://{bucket}/{CAPTURE_PREFIX}", sampling_percentage=sampling_percentage)

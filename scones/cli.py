@@ -34,7 +34,7 @@ from scones.asl.validation import DefinitionError
 from scones.backend import BACKENDS, DEFAULT_BUCKET, DEFAULT_ENDPOINT, get_backend
 from scones.backends.aws.cli import aws_group
 from scones.backends.aws.errors import SconesAwsError
-from scones.capture import CaptureConfig
+from scones.capture import default_capture
 from scones.cifar import CifarArchiveError, read_archive
 from scones.download import CIFAR100_URL, SourceError, resolve_source
 from scones.executions import class_name
@@ -267,7 +267,7 @@ def deploy(backend_name, endpoint_url, region, bucket, endpoint_name, model_uri,
     """
     with open_backend(backend_name, endpoint_url, region, bucket) as backend:
         model_uri = model_uri or latest_model_uri(backend.storage, backend.bucket)
-        capture = CaptureConfig(f"s3://{backend.bucket}/data_capture", sampling_percentage=sampling_percentage)
+        capture = default_capture(backend.bucket, sampling_percentage)
         info = backend.deploy(model_uri=model_uri, endpoint_name=endpoint_name, capture=capture)
         click.echo(f"endpoint {info.name} serves {info.model_uri} at {info.location}")
         if backend.name == "local":

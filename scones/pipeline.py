@@ -23,7 +23,7 @@ from scones.backend import (
     ExecutionOutcome,
     TrainingOutcome,
 )
-from scones.capture import CaptureConfig
+from scones.capture import default_capture
 from scones.executions import ExecutionRow, execution_row
 from scones.inferences import DEFAULT_THRESHOLD
 from scones.staging import DEFAULT_CLASSES
@@ -166,7 +166,7 @@ def run_pipeline(backend, options: RunOptions, say: Say, *, build_monitor_report
         class_names = list(summary.training.class_names)
         say(f"model: {summary.training.model_uri} (validation accuracy "
             f"{summary.training.validation_accuracy:.3f}, best epoch {summary.training.best_epoch})")
-    capture = CaptureConfig(f"s3://{backend.bucket}/data_capture", sampling_percentage=100)
+    capture = default_capture(backend.bucket)
     try:
         with step("deploy", summary, say):
             summary.endpoint = backend.deploy(model_uri=summary.training.model_uri,
