@@ -10,6 +10,11 @@ Python functions standing in for Lambda functions and service integrations::
                         clock=FakeClock())
     execution.status, execution.output, execution.event_types
 
+Testing one's own workflows: ``execute(..., mock_config=..., test_case=...)``
+answers Task states from Step Functions Local's mock files, ``test_state``
+runs one state like AWS's TestState API, and the ``scones.pytest_plugin``
+gives pytest an ``asl`` fixture.
+
 Nothing here imports numpy or boto3: the package stays light.
 """
 
@@ -18,7 +23,9 @@ from .definition import DefinitionLoadError, SubstitutionError, load, substitute
 from .errors import StatesError
 from .execution import ABORTED, FAILED, RUNNING, SUCCEEDED, TIMED_OUT, Execution, StateMachine, execute
 from .lambda_invoke import LambdaContext
+from .mock_config import MockConfig, MockConfigError
 from .resources import Resources, TaskContext
+from .single_state import TestStateError, test_state
 from .validation import DefinitionError, Diagnostic, validate
 
 __all__ = [
@@ -31,6 +38,8 @@ __all__ = [
     "FAILED",
     "FakeClock",
     "LambdaContext",
+    "MockConfig",
+    "MockConfigError",
     "RUNNING",
     "RealClock",
     "Resources",
@@ -40,8 +49,10 @@ __all__ = [
     "SubstitutionError",
     "TIMED_OUT",
     "TaskContext",
+    "TestStateError",
     "execute",
     "load",
     "substitute",
+    "test_state",
     "validate",
 ]

@@ -25,6 +25,7 @@ from .definition import Definition, load, substitute
 from .errors import QUERY_EVALUATION_ERROR, RUNTIME, TIMEOUT, StatesError, is_terminal
 from .history import History
 from .ids import random_uuid
+from .mock_config import mocked_resources
 from .paths import Scope
 from .query_jsonata import QueryEvaluationError
 from .resources import Resources, as_resources
@@ -389,7 +390,17 @@ class StateMachine:
 
 
 def execute(definition: "Definition | StateMachine", input: Any = None, *,
-            substitutions: Mapping[str, Any] | None = None, **options) -> Execution:
-    """Validate ``definition`` (unless already a :class:`StateMachine`) and run it once; see :meth:`StateMachine.execute`."""
+            substitutions: Mapping[str, Any] | None = None, mock_config: Any = None, test_case: str | None = None,
+            state_machine: str | None = None, field_validation_mode: str = "STRICT", **options) -> Execution:
+    """Validate ``definition`` (unless already a :class:`StateMachine`) and run it once; see :meth:`StateMachine.execute`.
+
+    With ``mock_config`` (a MockConfigFile.json path, its text or dict) and
+    ``test_case``, the test case's Task states are answered from their mocked
+    responses (checked first with ``field_validation_mode``); ``state_machine``
+    names the file's state machine when it has several. See :mod:`scones.asl.mock_config`.
+    """
     machine = definition if isinstance(definition, StateMachine) else StateMachine(definition, substitutions=substitutions)
+    if mock_config is not None or test_case is not None:
+        options["resources"] = mocked_resources(machine.definition, options.get("resources"), mock_config, test_case,
+                                                state_machine, field_validation_mode)
     return machine.execute(input, **options)

@@ -92,6 +92,16 @@ class Resources:
     def find_integration(self, resource: str) -> Integration | None:
         return self._integrations.get(resource)
 
+    # --- mock hooks: plain resources mock nothing (see mock_config.MockedResources) ---
+
+    def mocks(self, state_name: str) -> bool:
+        """Is the Task state ``state_name`` answered by a mock instead of a resource?"""
+        return False
+
+    def mocked_answer(self, target: "TaskResource", state_name: str):
+        """The mocked answer to this call of ``state_name``'s task, or None to call the resource."""
+        return None
+
     def lambda_arn(self, function: str) -> str:
         """The full ARN a FunctionName stands for (used in not-found messages)."""
         name, qualifier, region, account = function_name_parts(function)
@@ -189,6 +199,9 @@ def call(
     request_id: str,
 ) -> Any:
     """Run the task with its parameters (as JSON text); return its raw result (before ResultSelector)."""
+    mocked = resources.mocked_answer(target, context.state_name)
+    if mocked is not None:
+        return mocked.give()
     if target.is_lambda_function:
         return _call_lambda(target.arn, parameters_json, resources, context, request_id)
     if target.is_lambda_invoke:

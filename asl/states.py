@@ -338,7 +338,8 @@ class TaskState(ExecutableState):
         """Start the task and wait for its result; failures are written to the history and raised."""
         run = visit.run
         request_id = random_uuid(run.random)
-        if self.target.is_lambda_function and run.resources.find_lambda(self.target.arn) is None:
+        if self.target.is_lambda_function and not run.resources.mocks(self.name) \
+                and run.resources.find_lambda(self.target.arn) is None:
             self._fail(visit, "StartFailed", lambda_not_found(self.target.arn, run.resources, request_id))
         run.event(visit.branch, self.event_type["Started"], self.started_details)
         context = TaskContext(execution_arn=run.execution_arn, state_name=self.name, task_token=visit.task_token, clock=run.clock)
