@@ -1,18 +1,33 @@
 """``scones asl …``: command-line access to the interpreter.
 
-``asl_group`` is registered by the main CLI as ``scones asl``; today it has
-``validate``, which checks a definition the way CreateStateMachine would and
-prints every problem with its location.
+``asl_group`` is registered by the main CLI as ``scones asl``:
+
+- ``validate`` checks a definition the way CreateStateMachine would and
+  prints every problem with its location;
+- ``run`` executes a definition, its Task states answered from a Step
+  Functions Local mock file's test case (time is simulated: retries and
+  Wait states do not really wait);
+- ``test-state`` tests one state and prints what AWS's TestState returns.
+
+``run`` and ``test-state`` exit 0 when the status is SUCCEEDED, 1 otherwise,
+and 2 (with the reason on stderr) when the input cannot be used.
 """
 
 from __future__ import annotations
 
+import json
 import sys
+from datetime import datetime
+from pathlib import Path
 
 import click
 
+from .clock import FakeClock
 from .definition import DefinitionLoadError, SubstitutionError, load, substitute
-from .validation import validate
+from .execution import SUCCEEDED, execute
+from .mock_config import MockConfigError
+from .single_state import INSPECTION_LEVELS, TestStateError, test_state
+from .validation import DefinitionError, validate
 
 asl_group = click.Group("asl", help="Work with Amazon States Language definitions.")
 
@@ -44,3 +59,91 @@ def validate_command(file: str, substitutions: dict[str, str]) -> None:
     if diagnostics:
         sys.exit(1)
     click.echo(f"{file}: valid ({len(definition['States'])} states)")
+
+
+def _json_option(_ctx, param, value: str | None):
+    """A JSON value given inline or as @FILE."""
+    if value is None:
+        return None
+    text = value
+    if value.startswith("@"):
+        try:
+            text = Path(value[1:]).read_text(encoding="utf-8")
+        except OSError as error:
+            raise click.BadParameter(f"cannot read {value[1:]} ({error.strerror})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise click.BadParameter(f"not JSON ({error.msg} at line {error.lineno} column {error.colno}); "
+                                 f"pass JSON text or @FILE") from None
+
+
+def _print_json(value) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=_timestamp))
+
+
+def _timestamp(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+_REFUSED = (DefinitionError, DefinitionLoadError, SubstitutionError, MockConfigError, TestStateError)
+
+
+def _refuse(error: Exception) -> None:
+    click.echo(f"error: {error}", err=True)
+    sys.exit(2)
+
+
+@asl_group.command("run")
+@click.argument("definition", type=click.Path(exists=True, dir_okay=False))
+@click.option("--input", "input_value", callback=_json_option, default="{}", show_default=True,
+              help="The execution input: JSON text or @FILE.")
+@click.option("--mock-config", type=click.Path(exists=True, dir_okay=False),
+              help="A Step Functions Local MockConfigFile.json.")
+@click.option("--test-case", help="The test case of the mock config to run.")
+@click.option("--state-machine", help="The state machine of the mock config (when it has several).")
+@click.option("--field-validation-mode", type=click.Choice(["STRICT", "PRESENT", "NONE"]), default="STRICT",
+              show_default=True, help="How mocked Return values are checked against the real response shapes.")
+@click.option("--history", type=click.Path(dir_okay=False, writable=True),
+              help="Write the execution's history events (GetExecutionHistory's shape) to this JSON file.")
+def run_command(definition, input_value, mock_config, test_case, state_machine, field_validation_mode, history) -> None:
+    """Execute DEFINITION; print its output (or its error and cause)."""
+    try:
+        execution = execute(definition, input_value, mock_config=mock_config, test_case=test_case,
+                            state_machine=state_machine, field_validation_mode=field_validation_mode, clock=FakeClock())
+    except _REFUSED as error:
+        _refuse(error)
+    if history:
+        Path(history).write_text(json.dumps({"events": execution.history}, indent=2, default=_timestamp), encoding="utf-8")
+    if execution.status == SUCCEEDED:
+        _print_json(execution.output)
+        return
+    _print_json({"status": execution.status, "error": execution.error, "cause": execution.cause})
+    sys.exit(1)
+
+
+@asl_group.command("test-state")
+@click.argument("definition", type=click.Path(exists=True, dir_okay=False))
+@click.argument("state", required=False)
+@click.option("--input", "input_value", callback=_json_option, default="{}", show_default=True,
+              help="The state's input: JSON text or @FILE.")
+@click.option("--mock", callback=_json_option, help='TestState\'s mock: {"result": "..."} or {"errorOutput": {...}}.')
+@click.option("--variables", callback=_json_option, help="The variables in scope: a JSON object or @FILE.")
+@click.option("--context", callback=_json_option, help="The context object ($$); only with --mock.")
+@click.option("--inspection-level", type=click.Choice(INSPECTION_LEVELS), default="INFO", show_default=True)
+@click.option("--retrier-retry-count", type=click.IntRange(min=0), help="Retries already made by the matching retrier.")
+@click.option("--error-caused-by-state", help="The inner state a mocked Map/Parallel error came from.")
+def test_state_command(definition, state, input_value, mock, variables, context, inspection_level,
+                       retrier_retry_count, error_caused_by_state) -> None:
+    """Test STATE of the state machine DEFINITION (or DEFINITION as a lone state); print TestState's response."""
+    try:
+        result = test_state(definition, state, input_value, mock=mock, variables=variables, context=context,
+                            inspection_level=inspection_level, retrier_retry_count=retrier_retry_count,
+                            error_caused_by_state=error_caused_by_state)
+    except _REFUSED as error:
+        _refuse(error)
+    _print_json(result)
+    if result["status"] != SUCCEEDED:
+        sys.exit(1)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from .definition_walk import walk_states
 from .errors import RUNTIME, StatesError
 from .resources import Resources, TaskResource, as_resources
 from .response_shapes import STRICT, check_mode, shape_problems
@@ -173,13 +174,7 @@ class MockConfig:
 
 def task_resources(definition: dict) -> dict[str, str]:
     """The ``Resource`` of every Task state, nested ones included, by state name."""
-    found: dict[str, str] = {}
-    for name, spec in definition.get("States", {}).items():
-        if spec.get("Type") == "Task":
-            found[name] = spec["Resource"]
-        for graph in [*spec.get("Branches", ()), spec.get("ItemProcessor") or spec.get("Iterator") or {}]:
-            found.update(task_resources(graph))
-    return found
+    return {name: spec["Resource"] for name, spec, _ in walk_states(definition) if spec.get("Type") == "Task"}
 
 
 def check_against_definition(mocks: Mapping[str, MockedResponse], definition: dict, mode: str = STRICT) -> None:

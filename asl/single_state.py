@@ -30,6 +30,7 @@ from typing import Any, Mapping
 from .clock import Clock, FakeClock
 from .dataflow import JSONATA
 from .definition import Definition, load
+from .definition_walk import walk_states
 from .errors import StatesError, is_terminal, matches
 from .execution import StateMachine, _Branch, _Visit
 from .mock_config import MockedResources, MockedResponse
@@ -75,7 +76,7 @@ def test_state(
     if inspection_level not in INSPECTION_LEVELS:
         raise TestStateError(f"inspection_level must be one of {', '.join(INSPECTION_LEVELS)}, not {inspection_level!r}")
     machine, state = _isolate(load(definition), state_name)
-    spec = _state_spec(machine.definition, state.name)
+    spec = next(spec for name, spec, _ in walk_states(machine.definition) if name == state.name)
     if context is not None and mock is None:
         raise TestStateError("context may only be given together with a mock (as TestState requires)")
     _check_supported(state, spec, mock, error_caused_by_state)
@@ -145,16 +146,6 @@ def _find(graph: Graph, name: str):
         for child in inner:
             found = _find(child, name)
             if found is not None:
-                return found
-    return None
-
-
-def _state_spec(definition: dict, name: str) -> dict | None:
-    for state_name, spec in definition["States"].items():
-        if state_name == name:
-            return spec
-        for graph in [*spec.get("Branches", ()), spec.get("ItemProcessor") or spec.get("Iterator") or {}]:
-            if graph and (found := _state_spec(graph, name)) is not None:
                 return found
     return None
 
