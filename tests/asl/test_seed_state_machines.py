@@ -3,30 +3,22 @@
 They are the shapes users bring: lambda:invoke with OutputPath "$.Payload" or
 "$.Payload.body", InputPath "$.body", Payload templates, Catch to Succeed or
 Fail, JSONata with {% $states.result.Payload %}, JitterStrategy FULL. The
-folder exists only on the project's shared data volume; elsewhere these
-tests skip.
+folder exists only on the project's shared data volume (found relative to
+the repository root); elsewhere these tests skip.
 """
-
-import json
-from pathlib import Path
 
 import pytest
 
 from scones.asl import FAILED, SUCCEEDED, Resources, StateMachine, validate
 
-SEEDS = Path("/work/shared/data/seed-state-machines")
+from .seeds import seed
+
 INPUT = {"s3_bucket": "scones-unlimited", "s3_key": "test/bicycle_s_000513.png"}
 IMAGE_DATA = "iVBORw0KGgo="
 
 
 class THRESHOLD_CONFIDENCE_NOT_MET(Exception):
     pass
-
-
-def seed(name: str) -> dict:
-    if not SEEDS.is_dir():
-        pytest.skip(f"{SEEDS} is not available here")
-    return json.loads((SEEDS / name).read_text())
 
 
 def handlers(*, threshold: float = 0.93) -> Resources:
