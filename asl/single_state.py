@@ -37,7 +37,7 @@ from .mock_config import MockedResources, MockedResponse
 from .paths import apply_result_path, to_json
 from .resources import Resources, as_resources
 from .response_shapes import STRICT, check_mode, shape_problems
-from .states import ExecutableState, FailState, Graph, MapState, ParallelState, TaskState
+from .states import ExecutableState, FailState, Graph, MapState, ParallelState, PassState, TaskState
 from .variables import Variables
 
 SUCCEEDED, FAILED, RETRIABLE, CAUGHT_ERROR = "SUCCEEDED", "FAILED", "RETRIABLE", "CAUGHT_ERROR"
@@ -47,6 +47,8 @@ SINGLE_STATE_NAME = "TestState"  # the name a lone state definition runs under
 
 class TestStateError(ValueError):
     """The request cannot be tested as given (TestState's ValidationException); the message says why."""
+
+    __test__ = False  # not a pytest test class, though its name says Test
 
 
 def test_state(
@@ -221,8 +223,10 @@ class _Trace:
             if isinstance(state, ExecutableState):
                 next_name, output, assigned = self._work(visit, mocked_whole)
             else:
-                self._inspect_input(visit)
+                scope = self._inspect_input(visit)
                 next_name, output, assigned = state.execute(visit, self.raw)
+                if isinstance(state, PassState) and state.flow.language != JSONATA:
+                    self._inspect_pass_result(scope)
         except StatesError as failure:
             error = visit.failed(failure)
             if isinstance(state, ExecutableState) and not is_terminal(error.error):
@@ -265,6 +269,17 @@ class _Trace:
         elif isinstance(state, (MapState, ParallelState)) and flow.arguments is not None:
             self._inspect("afterArguments", flow.task_input(raw, raw, scope))
         return scope
+
+    def _inspect_pass_result(self, scope) -> None:
+        """A Pass state's result (its Result, or its Parameters applied) and where ResultPath put it."""
+        state, raw = self.state, self.raw
+        flow = state.flow
+        effective = flow.effective_input(raw, scope)
+        if flow.arguments is not None:
+            self._inspect("afterParameters", flow.task_input(raw, effective, scope))
+        result = state.result if state.has_result else flow.task_input(raw, effective, scope)
+        self._inspect("result", result)
+        self._inspect("afterResultPath", apply_result_path(raw, result, flow.result_path))
 
     def _inspect_scheduled(self) -> None:
         """A Task's parameters as its Scheduled event recorded them (evaluating again could differ: States.UUID)."""
