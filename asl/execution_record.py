@@ -27,7 +27,7 @@ from .execution import Execution
 
 _TASK_PREFIXES = ("LambdaFunction", "Task", "Activity")
 _ATTEMPT_ENDS = ("Failed", "TimedOut", "StartFailed")
-SHOWN_CHARACTERS = 400  # how much of a payload a summary shows
+SHOWN_CHARACTERS = 160  # how much of a payload or cause a summary shows
 
 
 @dataclass(frozen=True)
@@ -127,22 +127,22 @@ class RecordedExecution:
         return unfinished[-1] if unfinished else None
 
     def summary(self) -> str:
+        """A few lines (pytest shows eight): the outcome, the path, the failing state's input and attempts."""
         execution = self.execution
-        lines = [f"execution {execution.status}" + (f": {execution.error}" if execution.error else "")]
-        if execution.cause:
-            lines.append(f"  cause: {_shown(execution.cause)}")
-        lines.append(f"  path: {' -> '.join(self.path) or '(no state entered)'}")
+        outcome = f"execution {execution.status}"
+        if execution.error:
+            outcome += f": {execution.error}" + (f": {_shown(execution.cause)}" if execution.cause else "")
+        lines = [outcome, f"path: {' -> '.join(self.path) or '(no state entered)'}"]
         failing = self.failing_state
         if failing is not None:
-            lines.append(f"  failing state '{failing.path}':")
-            lines.append(f"    input: {_shown(json.dumps(failing.input))}")
-            for number, attempt in enumerate(failing.attempts):
-                lines.append(f"    attempt {number}: " + (f"{attempt.error}: {_shown(attempt.cause or '')}" if attempt.failed
-                                                           else f"output {_shown(json.dumps(attempt.output))}"))
-            if failing.error:
-                lines.append(f"    error: {failing.error}" + (f": {_shown(failing.cause)}" if failing.cause else ""))
+            lines.append(f"failing state '{failing.path}': input {_shown(json.dumps(failing.input))}")
+            if failing.attempts:
+                errors = [attempt.error or "succeeded" for attempt in failing.attempts]
+                lines.append(f"  {len(errors)} attempt(s): {', '.join(errors)}")
+            if failing.error and (failing.error, failing.cause) != (execution.error, execution.cause):
+                lines.append(f"  error: {failing.error}" + (f": {_shown(failing.cause)}" if failing.cause else ""))
         elif execution.output is not None:
-            lines.append(f"  output: {_shown(json.dumps(execution.output))}")
+            lines.append(f"output: {_shown(json.dumps(execution.output))}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
