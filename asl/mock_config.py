@@ -30,7 +30,7 @@ from typing import Any, Mapping
 
 from .definition_walk import walk_states
 from .errors import RUNTIME, StatesError
-from .resources import Resources, TaskResource, as_resources
+from .resources import Resources, as_resources
 from .response_shapes import STRICT, check_mode, shape_problems
 
 _ATTEMPTS = re.compile(r"(\d+)(?:-(\d+))?")
@@ -215,7 +215,7 @@ class MockedResources(Resources):
     def mocks(self, state_name: str) -> bool:
         return state_name in self._mocks
 
-    def mocked_answer(self, target: TaskResource, state_name: str) -> MockedAnswer | None:
+    def mocked_answer(self, state_name: str) -> MockedAnswer | None:
         response = self._mocks.get(state_name)
         if response is None:
             return None

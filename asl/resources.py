@@ -98,7 +98,7 @@ class Resources:
         """Is the Task state ``state_name`` answered by a mock instead of a resource?"""
         return False
 
-    def mocked_answer(self, target: "TaskResource", state_name: str):
+    def mocked_answer(self, state_name: str):
         """The mocked answer to this call of ``state_name``'s task, or None to call the resource."""
         return None
 
@@ -199,7 +199,7 @@ def call(
     request_id: str,
 ) -> Any:
     """Run the task with its parameters (as JSON text); return its raw result (before ResultSelector)."""
-    mocked = resources.mocked_answer(target, context.state_name)
+    mocked = resources.mocked_answer(context.state_name)
     if mocked is not None:
         return mocked.give()
     if target.is_lambda_function:
