@@ -206,6 +206,7 @@ class MockedResources(Resources):
 
     def __init__(self, bound: Resources, mocks: Mapping[str, MockedResponse]):
         super().__init__(region=bound.region, account=bound.account)
+        # The same registries as the bound resources (not copies): unmocked states call exactly what was bound.
         self._lambdas = bound._lambdas
         self._integrations = bound._integrations
         self._mocks = dict(mocks)

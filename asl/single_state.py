@@ -35,7 +35,7 @@ from .errors import StatesError, is_terminal, matches
 from .execution import StateMachine, _Branch, _Visit
 from .mock_config import MockedResources, MockedResponse
 from .paths import apply_result_path, to_json
-from .resources import Resources, as_resources
+from .resources import ACTIVITY_EVENTS, Resources, as_resources
 from .response_shapes import STRICT, check_mode, shape_problems
 from .states import ExecutableState, FailState, Graph, MapState, ParallelState, PassState, TaskState
 from .variables import Variables
@@ -160,7 +160,7 @@ def _check_supported(state, spec: dict, mock, error_caused_by_state: str | None)
         if isinstance(state, (MapState, ParallelState)):
             raise TestStateError(f"a {state.type} state can only be tested with a mock of its result")
         if isinstance(state, TaskState) and (state.target.waits_for_task_token or ".sync" in state.target.arn
-                                             or state.target.events == "Activity"):
+                                             or state.target.events == ACTIVITY_EVENTS):
             raise TestStateError("activities, .sync and .waitForTaskToken tasks can only be tested with a mock")
     if error_caused_by_state is not None:
         if not isinstance(state, (MapState, ParallelState)) or mock is None or "errorOutput" not in mock:

@@ -15,6 +15,7 @@ import pytest
 
 from scones.asl import FAILED, SUCCEEDED
 
+from . import seeds
 from .seeds import SEED_NAMES, seed
 
 MOCKS = Path(__file__).parent / "data" / "seed_mocks"
@@ -45,6 +46,12 @@ SEEDS = {
 
 def run_case(asl, name: str, test_case: str):
     return asl.run(seed(name), INPUT, mock_config=MOCKS / f"{name}.mock.json", test_case=test_case)
+
+
+def test_without_the_shared_volume_the_seed_tests_skip_saying_why(monkeypatch, tmp_path):
+    monkeypatch.setattr(seeds, "SEEDS", tmp_path / "absent")
+    with pytest.raises(pytest.skip.Exception, match="on the project's shared data volume only, which users' checkouts"):
+        seed("justtmanss__jsonata")
 
 
 def test_every_seed_has_a_mock_file():
