@@ -100,8 +100,8 @@ def _refuse(error: Exception) -> None:
 @click.argument("definition", type=click.Path(exists=True, dir_okay=False))
 @click.option("--input", "input_value", callback=_json_option, default="{}", show_default=True,
               help="The execution input: JSON text or @FILE.")
-@click.option("--mock-config", type=click.Path(exists=True, dir_okay=False),
-              help="A Step Functions Local MockConfigFile.json.")
+@click.option("--mock-config", type=click.Path(exists=True, dir_okay=False), envvar="SFN_MOCK_CONFIG",
+              help="A Step Functions Local MockConfigFile.json (default: $SFN_MOCK_CONFIG, as Step Functions Local reads it).")
 @click.option("--test-case", help="The test case of the mock config to run.")
 @click.option("--state-machine", help="The state machine of the mock config (when it has several).")
 @click.option("--field-validation-mode", type=click.Choice(["STRICT", "PRESENT", "NONE"]), default="STRICT",

@@ -70,3 +70,9 @@ def test_test_state_prints_the_teststate_response():
     succeeded = invoke("test-state", DEFINITION, "SQSState", "--mock", json.dumps({"result": '{"MessageId": "m"}'}))
     assert succeeded.exit_code == 0
     assert json.loads(succeeded.stdout) == {"output": '{"MessageId":"m"}', "status": "SUCCEEDED"}
+
+
+def test_the_mock_config_defaults_to_sfn_mock_config_as_step_functions_local_reads_it():
+    result = CliRunner(env={"SFN_MOCK_CONFIG": CONFIG}).invoke(asl_group, ["run", DEFINITION, "--test-case", "HappyPath"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["MessageId"] == "3bcb6e8e-8b51-4375-b0bc-1a59812c6e51"
