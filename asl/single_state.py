@@ -195,7 +195,10 @@ def _mocked_response(mock: Mapping[str, Any], state, spec: dict) -> MockedRespon
 
 
 def _json_object(value: Any, field: str) -> dict:
-    parsed = json.loads(value) if isinstance(value, str) else value
+    try:
+        parsed = json.loads(value) if isinstance(value, str) else value
+    except json.JSONDecodeError as failure:
+        raise TestStateError(f"{field} is not JSON text ({failure.msg}); pass a JSON object") from None
     if not isinstance(parsed, dict):
         raise TestStateError(f"{field} must be a JSON object")
     return json.loads(json.dumps(parsed))

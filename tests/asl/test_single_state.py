@@ -156,6 +156,8 @@ def test_mocked_results_are_checked_with_the_field_validation_mode():
     (lambda: test_state({"Type": "Pass", "End": True}, mock={"result": "{}"}), "a mock can only be given for a Task, Map or Parallel"),
     (lambda: test_state({"Type": "Pass", "End": True}, context={}), "context may only be given together with a mock"),
     (lambda: test_state(DEFINITION, "Nope"), "the definition has no state named 'Nope'"),
+    (lambda: test_state({"Type": "Pass", "End": True}, variables="{x"), "variables is not JSON text"),
+    (lambda: test_state({"Type": "Pass", "End": True}, variables="[1]"), "variables must be a JSON object"),
     (lambda: test_state(DEFINITION), 'a definition without state_name must be one state'),
     (lambda: test_state(DEFINITION, "LambdaState", mock={"result": "{", "errorOutput": {}}), 'a mock is {"result"'),
     (lambda: test_state(DEFINITION, "LambdaState", inspection_level="ALL"), "inspection_level must be one of INFO, DEBUG, TRACE"),
