@@ -20,6 +20,8 @@ REPORT_FILE = "report.html"
 SUMMARY_FILE = "summary.json"
 FIGURE_FILES = ("confidence_over_time.png", "confidence_histogram.png", "low_confidence_share.png",
                 "class_balance.png")
+# What ``scones run`` adds: the workflow graph of one execution with each of these statuses.
+WORKFLOW_GRAPH_FILES = {"SUCCEEDED": "workflow-succeeded.png", "FAILED": "workflow-failed.png"}
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; color: #222; }
@@ -59,7 +61,7 @@ def write_report(out_dir: str | Path, summary: MonitorSummary, figures: Sequence
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = {figure.file_name for figure in figures}
-    for stale in set(FIGURE_FILES) - written:
+    for stale in {*FIGURE_FILES, *WORKFLOW_GRAPH_FILES.values()} - written:
         (out / stale).unlink(missing_ok=True)
     paths = []
     for figure in figures:
