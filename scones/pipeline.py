@@ -29,6 +29,7 @@ from scones.inferences import DEFAULT_THRESHOLD
 from scones.staging import DEFAULT_CLASSES
 from scones.monitoring.reading import StorageCaptures
 from scones.monitoring.report import WORKFLOW_GRAPH_FILES, ReportFigure
+from scones.monitoring.threshold_curve import LabelledInference
 from scones.staging import count_training_images
 from scones.test_cases import ImageCase, load_test_entries, pick_cases
 
@@ -154,6 +155,12 @@ def workflow_graphs(definition: dict, outcomes: Sequence[ExecutionOutcome]) -> l
     return graphs
 
 
+def labelled_inferences(rows: Sequence[ExecutionRow]) -> list[LabelledInference]:
+    """The executions' inferences with their images' true classes, for the report's threshold curve."""
+    return [LabelledInference(row.true_class, row.predicted_class, row.confidence) for row in rows
+            if row.predicted_class is not None and row.confidence is not None]
+
+
 def download_prefix(storage, prefix_uri: str, target: Path) -> int:
     """Copy every object under ``prefix_uri`` into ``target``, keeping relative paths."""
     count = 0
@@ -207,7 +214,8 @@ def run_pipeline(backend, options: RunOptions, say: Say, *, build_monitor_report
         say(f"{copied} capture file(s) copied to {out / 'captures'}")
         summary.monitor = build_monitor_report(StorageCaptures(backend.storage, capture_uri),
                                                class_names=class_names, threshold=options.threshold,
-                                               out_dir=out / "monitor", workflow_graphs=graphs)
+                                               out_dir=out / "monitor", workflow_graphs=graphs,
+                                               labelled=labelled_inferences(summary.rows))
         say(f"report: {out / 'monitor' / 'report.html'}")
     (out / "run.json").write_text(json.dumps(summary.to_json(), indent=2) + "\n")
     return summary

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from scones.monitoring.summary import MonitorSummary
+from scones.monitoring.threshold_control import threshold_control_html
 from scones.monitoring.thumbnails import Thumbnail
 
 REPORT_FILE = "report.html"
@@ -184,6 +185,7 @@ def render_html(summary: MonitorSummary, figures: Sequence[ReportFigure], thumbn
 {_summary_table(summary)}
 <h2>Predicted classes</h2>
 {_class_table(summary)}
+{threshold_control_html(summary)}
 <h2>Figures</h2>
 {_figures_html(figures)}
 {_thumbnails_html(thumbnails, thumbnails_asked)}
