@@ -61,7 +61,7 @@ def graph_command(file: str, history: str | None, out: str) -> None:
 
     from .diagram import layout
     from .diagram_drawing import FORMATS, write
-    from .state_outcomes import events_of, state_outcomes
+    from .state_outcomes import error_notes, events_of, state_outcomes
 
     if Path(out).suffix.lower() not in FORMATS:
         raise click.BadParameter(f"'{out}' must end in .svg, .png or .html", param_hint="--out")
@@ -78,5 +78,5 @@ def graph_command(file: str, history: str | None, out: str) -> None:
             outcomes = state_outcomes(events_of(json.loads(Path(history).read_text(encoding="utf-8"))))
         except (OSError, ValueError) as error:
             raise click.ClickException(f"cannot read the history {history}: {error}") from None
-    write(layout(definition), out, outcomes=outcomes, title=Path(file).name)
+    write(layout(definition, error_notes(outcomes or {})), out, outcomes=outcomes, title=Path(file).name)
     click.echo(f"wrote {out}")

@@ -16,7 +16,7 @@ needed. Coordinates are pixels, y downwards, origin at the top left.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Mapping
 
 from grandalf.graphs import Edge, Graph, Vertex
 from grandalf.layouts import SugiyamaLayout
@@ -113,9 +113,13 @@ class Region:
                 yield from region.all_arrows()
 
 
-def layout(definition: dict) -> Region:
-    """Lay out a whole state machine definition, Start and End included."""
-    return _layout_graph(definition, prefix="", top_level=True)
+def layout(definition: dict, notes: Mapping[str, str] | None = None) -> Region:
+    """Lay out a whole state machine definition, Start and End included.
+
+    ``notes`` are extra lines to fit under some states' names (the error a
+    failed state shows), by state name.
+    """
+    return _layout_graph(definition, prefix="", top_level=True, notes=notes or {})
 
 
 def subtitle(state: dict) -> str:
@@ -217,13 +221,13 @@ def _children(state: dict) -> list[dict]:
     return []
 
 
-def _layout_graph(graph: dict, *, prefix: str, top_level: bool) -> Region:
+def _layout_graph(graph: dict, *, prefix: str, top_level: bool, notes: Mapping[str, str]) -> Region:
     states = {name: spec for name, spec in graph.get("States", {}).items() if isinstance(spec, dict)}
     boxes: dict[str, Box] = {}
     for name, spec in states.items():
         path = f"{prefix}{name}"
-        inner = [_layout_graph(child, prefix=f"{path}/", top_level=False) for child in _children(spec)]
-        boxes[name] = _sized_box(name, spec, path, inner)
+        inner = [_layout_graph(child, prefix=f"{path}/", top_level=False, notes=notes) for child in _children(spec)]
+        boxes[name] = _sized_box(name, spec, path, inner, notes.get(name, ""))
     arrows = [(name, target, kind, label) for name, spec in states.items()
               for target, kind, label in transitions(spec) if target in states]
     if top_level:
@@ -235,10 +239,10 @@ def _layout_graph(graph: dict, *, prefix: str, top_level: bool) -> Region:
     return _place(boxes, _merge_parallel_arrows(arrows), start=START if top_level else graph.get("StartAt"))
 
 
-def _sized_box(name: str, spec: dict, path: str, inner: list[Region]) -> Box:
+def _sized_box(name: str, spec: dict, path: str, inner: list[Region], note: str) -> Box:
     """The state's box at the origin; a frame's inner graphs side by side under its header."""
     kind, sub = str(spec.get("Type", "?")), subtitle(spec)
-    width, height = _box_width(name, sub), BOX_HEIGHT
+    width, height = _box_width(name, sub, note), BOX_HEIGHT
     if not inner:
         return Box(name, kind, sub, 0, 0, width, height, path)
     inner_width = sum(region.width for region in inner) + BRANCH_GAP * (len(inner) - 1)

@@ -163,7 +163,7 @@ def _draw_box(axes, box: Box, outcome: StateOutcome | None) -> None:
               parse_math=False)
     note = box.subtitle
     if outcome and outcome.status in (FAILED, CAUGHT) and outcome.error:
-        note = f"{outcome.status}: {outcome.error}"
+        note = outcome.error  # the colour says failed or caught; layout(notes=error_notes(...)) made room
     axes.text(centre, name_y + 15, _clip(note, box.width), ha="center", va="center", fontsize=8,
               color=border if note != box.subtitle else "#545b64", zorder=layer, parse_math=False)
 

@@ -104,6 +104,12 @@ def state_outcomes(events: Iterable[dict]) -> dict[str, StateOutcome]:
     return outcomes
 
 
+def error_notes(outcomes: dict[str, StateOutcome]) -> dict[str, str]:
+    """The error each failed or caught state shows under its name in the graph."""
+    return {name: outcome.error for name, outcome in outcomes.items()
+            if outcome.status in (FAILED, CAUGHT) and outcome.error}
+
+
 def _enclosing(visits: dict[int, _Visit], visit_id: int | None, wanted) -> int | None:
     while visit_id is not None and not wanted(visits[visit_id]):
         visit_id = visits[visit_id].parent

@@ -143,13 +143,14 @@ def workflow_graphs(definition: dict, outcomes: Sequence[ExecutionOutcome]) -> l
     """The workflow graph of the first succeeded and the first failed execution, coloured as the console does."""
     from scones.asl.diagram import layout
     from scones.asl.diagram_drawing import render
-    from scones.asl.state_outcomes import state_outcomes
+    from scones.asl.state_outcomes import error_notes, state_outcomes
 
-    region, graphs = layout(definition), []
+    graphs = []
     for status, file_name in WORKFLOW_GRAPH_FILES.items():
         outcome = next((outcome for outcome in outcomes if outcome.status == status), None)
         if outcome is not None:
-            png = render(region, ".png", outcomes=state_outcomes(outcome.history))
+            states = state_outcomes(outcome.history)
+            png = render(layout(definition, error_notes(states)), ".png", outcomes=states)
             ending = f"failed with {outcome.error}" if outcome.error else "succeeded"
             graphs.append(ReportFigure(file_name, f"The workflow graph of {outcome.name}, which {ending}", png))
     return graphs
