@@ -7,7 +7,9 @@
 - ``run`` executes a definition, its Task states answered from a Step
   Functions Local mock file's test case (time is simulated: retries and
   Wait states do not really wait);
-- ``test-state`` tests one state and prints what AWS's TestState returns.
+- ``test-state`` tests one state and prints what AWS's TestState returns;
+- ``graph`` draws the workflow graph (SVG, PNG or an HTML page), coloured
+  by an execution's history when given one.
 
 ``run`` and ``test-state`` exit 0 when the status is SUCCEEDED, 1 otherwise,
 and 2 (with the reason on stderr) when the input cannot be used.
@@ -147,3 +149,36 @@ def test_state_command(definition, state, input_value, mock, variables, context,
     _print_json(result)
     if result["status"] != SUCCEEDED:
         sys.exit(1)
+
+
+@asl_group.command("graph")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--history", type=click.Path(exists=True, dir_okay=False),
+              help="An execution's history (scones-output/histories/NAME.json or GetExecutionHistory's JSON): "
+                   "colour each state by what happened to it.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="The file to write: .svg, .png, or .html (a page with the SVG inline).")
+def graph_command(file: str, history: str | None, out: str) -> None:
+    """Draw FILE's workflow graph as the console shows it: states, Choice rules, Catch edges, Map and
+    Parallel frames, Start and End."""
+    from .diagram import layout
+    from .diagram_drawing import FORMATS, write
+    from .state_outcomes import error_notes, events_of, state_outcomes
+
+    if Path(out).suffix.lower() not in FORMATS:
+        raise click.BadParameter(f"'{out}' must end in .svg, .png or .html", param_hint="--out")
+    try:
+        definition = load(file)
+    except DefinitionLoadError as error:
+        raise click.ClickException(str(error)) from None
+    diagnostics = validate(definition)
+    if diagnostics:
+        raise click.ClickException(f"{file} is not a valid definition:\n" + "\n".join(map(str, diagnostics)))
+    outcomes = None
+    if history is not None:
+        try:
+            outcomes = state_outcomes(events_of(json.loads(Path(history).read_text(encoding="utf-8"))))
+        except (OSError, ValueError) as error:
+            raise click.ClickException(f"cannot read the history {history}: {error}") from None
+    write(layout(definition, error_notes(outcomes or {})), out, outcomes=outcomes, title=Path(file).name)
+    click.echo(f"wrote {out}")

@@ -28,6 +28,8 @@ from scones.executions import ExecutionRow, execution_row
 from scones.inferences import DEFAULT_THRESHOLD
 from scones.staging import DEFAULT_CLASSES
 from scones.monitoring.reading import StorageCaptures
+from scones.monitoring.report import WORKFLOW_GRAPH_FILES, ReportFigure
+from scones.monitoring.threshold_curve import LabelledInference
 from scones.staging import count_training_images
 from scones.test_cases import ImageCase, load_test_entries, pick_cases
 
@@ -137,6 +139,29 @@ def write_executions(out_dir: Path, rows: Sequence[ExecutionRow], outcomes: Sequ
         }, indent=2, default=str) + "\n")
 
 
+def workflow_graphs(definition: dict, outcomes: Sequence[ExecutionOutcome]) -> list[ReportFigure]:
+    """The workflow graph of the first succeeded and the first failed execution, coloured as the console does."""
+    from scones.asl.diagram import layout
+    from scones.asl.diagram_drawing import render
+    from scones.asl.state_outcomes import error_notes, state_outcomes
+
+    graphs = []
+    for status, file_name in WORKFLOW_GRAPH_FILES.items():
+        outcome = next((outcome for outcome in outcomes if outcome.status == status), None)
+        if outcome is not None:
+            states = state_outcomes(outcome.history)
+            png = render(layout(definition, error_notes(states)), ".png", outcomes=states)
+            ending = f"failed with {outcome.error}" if outcome.error else "succeeded"
+            graphs.append(ReportFigure(file_name, f"The workflow graph of {outcome.name}, which {ending}", png))
+    return graphs
+
+
+def labelled_inferences(rows: Sequence[ExecutionRow]) -> list[LabelledInference]:
+    """The executions' inferences with their images' true classes, for the report's threshold curve."""
+    return [LabelledInference(row.true_class, row.predicted_class, row.confidence) for row in rows
+            if row.predicted_class is not None and row.confidence is not None]
+
+
 def download_prefix(storage, prefix_uri: str, target: Path) -> int:
     """Copy every object under ``prefix_uri`` into ``target``, keeping relative paths."""
     count = 0
@@ -167,6 +192,7 @@ def run_pipeline(backend, options: RunOptions, say: Say, *, build_monitor_report
         say(f"model: {summary.training.model_uri} (validation accuracy "
             f"{summary.training.validation_accuracy:.3f}, best epoch {summary.training.best_epoch})")
     capture = default_capture(backend.bucket)
+    graphs: list[ReportFigure] = []
     try:
         with step("deploy", summary, say):
             summary.endpoint = backend.deploy(model_uri=summary.training.model_uri,
@@ -178,6 +204,7 @@ def run_pipeline(backend, options: RunOptions, say: Say, *, build_monitor_report
                                options.executions, options.seed)
             summary.rows, outcomes = run_executions(backend, workflow, cases, class_names)
             write_executions(out, summary.rows, outcomes)
+            graphs = workflow_graphs(workflow.definition, outcomes)
     finally:
         if summary.endpoint is not None and not options.keep_endpoint:
             backend.delete_endpoint(summary.endpoint.name)
@@ -188,7 +215,8 @@ def run_pipeline(backend, options: RunOptions, say: Say, *, build_monitor_report
         say(f"{copied} capture file(s) copied to {out / 'captures'}")
         summary.monitor = build_monitor_report(StorageCaptures(backend.storage, capture_uri),
                                                class_names=class_names, threshold=options.threshold,
-                                               out_dir=out / "monitor")
+                                               out_dir=out / "monitor", workflow_graphs=graphs,
+                                               labelled=labelled_inferences(summary.rows))
         say(f"report: {out / 'monitor' / 'report.html'}")
     (out / "run.json").write_text(json.dumps(summary.to_json(), indent=2) + "\n")
     return summary

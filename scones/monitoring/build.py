@@ -24,6 +24,7 @@ from scones.monitoring.summary import (
     resolve_class_names,
     summarize,
 )
+from scones.monitoring.threshold_curve import LabelledInference
 from scones.monitoring.thumbnails import LowestConfidence, Thumbnail, make_thumbnail
 
 
@@ -95,13 +96,18 @@ def bucket_seconds_for(columns: InferenceColumns, bucket_minutes: int | None) ->
 def build_report(source: CaptureSource, *, out_dir: str | Path, class_names: Sequence[str] | None = None,
                  threshold: float = DEFAULT_THRESHOLD, window: TimeWindow = TimeWindow(),
                  variant: str | None = None, thumbnails: int = 0, bucket_minutes: int | None = None,
-                 fail_above: float | None = None) -> MonitorSummary:
+                 fail_above: float | None = None, workflow_graphs: Sequence[ReportFigure] = (),
+                 labelled: Sequence[LabelledInference] = ()) -> MonitorSummary:
     """Read ``source``, write ``report.html``, ``summary.json`` and the PNGs into ``out_dir``; return the summary.
 
     ``class_names`` are in the model's class order (None: ``class 0``, ``class 1``, …).
     ``thumbnails`` > 0 decodes the captured input of that many least confident
     inferences. Raises :class:`~scones.monitoring.reading.NoCapturesFound` when
     there is no capture file to read, ValueError for an argument out of range.
+    ``workflow_graphs`` (from ``scones run``: the graph of a succeeded and of a
+    failed execution) are written and shown after the monitoring figures;
+    ``labelled`` (also from ``scones run``) are inferences whose true class is
+    known, for the threshold curve's accuracy among those that pass.
     """
     threshold = check_threshold(threshold)
     if fail_above is not None and not 0.0 <= fail_above <= 1.0:
@@ -125,7 +131,8 @@ def build_report(source: CaptureSource, *, out_dir: str | Path, class_names: Seq
         window=window.to_json(),
         variant=variant,
         files=collected.stats.to_json(),
+        labelled=labelled,
     )
     thumbs: list[Thumbnail] = [make_thumbnail(row, payload) for row, payload in collected.lowest.lowest()]
-    write_report(out_dir, summary, render_figures(columns, summary), thumbs, thumbnails)
+    write_report(out_dir, summary, [*render_figures(columns, summary), *workflow_graphs], thumbs, thumbnails)
     return summary

@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Sequence
 
 from scones.monitoring.summary import MonitorSummary
+from scones.monitoring.threshold_control import threshold_control_html
 from scones.monitoring.thumbnails import Thumbnail
 
 REPORT_FILE = "report.html"
 SUMMARY_FILE = "summary.json"
 FIGURE_FILES = ("confidence_over_time.png", "confidence_histogram.png", "low_confidence_share.png",
                 "class_balance.png")
+# What ``scones run`` adds: the workflow graph of one execution with each of these statuses.
+WORKFLOW_GRAPH_FILES = {"SUCCEEDED": "workflow-succeeded.png", "FAILED": "workflow-failed.png"}
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; color: #222; }
@@ -59,7 +62,7 @@ def write_report(out_dir: str | Path, summary: MonitorSummary, figures: Sequence
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = {figure.file_name for figure in figures}
-    for stale in set(FIGURE_FILES) - written:
+    for stale in {*FIGURE_FILES, *WORKFLOW_GRAPH_FILES.values()} - written:
         (out / stale).unlink(missing_ok=True)
     paths = []
     for figure in figures:
@@ -182,6 +185,7 @@ def render_html(summary: MonitorSummary, figures: Sequence[ReportFigure], thumbn
 {_summary_table(summary)}
 <h2>Predicted classes</h2>
 {_class_table(summary)}
+{threshold_control_html(summary)}
 <h2>Figures</h2>
 {_figures_html(figures)}
 {_thumbnails_html(thumbnails, thumbnails_asked)}

@@ -18,6 +18,7 @@ import numpy as np
 
 from scones.monitoring.reading import MalformedLine
 from scones.monitoring.rows import InferenceRow, default_class_names
+from scones.monitoring.threshold_curve import CurvePoint, LabelledInference, threshold_curve
 
 QUANTILES = (("min", 0.0), ("p5", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95), ("max", 1.0))
 # Malformed lines beyond this many are counted but not listed one by one.
@@ -155,6 +156,7 @@ class MonitorSummary:
     bucket_seconds: int | None
     alert: Alert
     malformed_lines: tuple[MalformedLine, ...]
+    threshold_curve: tuple[CurvePoint, ...] = ()
 
     def to_json(self) -> dict:
         return {
@@ -174,13 +176,18 @@ class MonitorSummary:
             "alert": self.alert.to_json(),
             "malformed_lines": [line.to_json() for line in self.malformed_lines],
             "malformed_lines_listed_limit": MALFORMED_LISTED,
+            "threshold_curve": [point.to_json() for point in self.threshold_curve],
         }
 
 
 def summarize(columns: InferenceColumns, *, class_names: Sequence[str], threshold: float, counts: Counts,
               malformed: MalformedLog, fail_above: float | None, bucket_seconds: int | None, source: str,
-              window: dict, variant: str | None, files: dict) -> MonitorSummary:
-    """The summary of what was read; pure apart from reading the columns."""
+              window: dict, variant: str | None, files: dict,
+              labelled: Sequence[LabelledInference] = ()) -> MonitorSummary:
+    """The summary of what was read; pure apart from reading the columns.
+
+    ``labelled``: inferences whose true class is known, for the threshold curve's accuracy figures.
+    """
     class_ids, meets, times = columns.class_ids, columns.meets_threshold, columns.times
     ids = class_ids.astype(np.int64)
     per_class = np.bincount(ids, minlength=len(class_names))
@@ -203,4 +210,5 @@ def summarize(columns: InferenceColumns, *, class_names: Sequence[str], threshol
         bucket_seconds=bucket_seconds,
         alert=evaluate_alert(share, fail_above),
         malformed_lines=tuple(malformed.listed),
+        threshold_curve=threshold_curve(class_ids, columns.confidences, class_names, labelled),
     )

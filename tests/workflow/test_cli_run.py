@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+from scones.monitoring.report import WORKFLOW_GRAPH_FILES
 from scones.testing import synthetic_split, write_cifar_archive
 
 
@@ -33,6 +34,11 @@ def test_run_does_every_step_and_writes_the_output_folder(tmp_path, s3_endpoint_
     summary = json.loads((out / "monitor" / "summary.json").read_text())
     assert summary["counts"]["valid"] == 4  # every execution's invocation was captured, once
     assert list((out / "captures").rglob("*.jsonl"))
+    statuses = {row["status"] for row in rows}
+    report = (out / "monitor" / "report.html").read_text()
+    for status, file_name in WORKFLOW_GRAPH_FILES.items():  # one graph per status that occurred, in the report
+        assert (out / "monitor" / file_name).exists() == (status in statuses)
+    assert report.count('alt="The workflow graph of scones-') == len(statuses)
     run = json.loads((out / "run.json").read_text())
     assert list(run["steps_seconds"]) == ["stage", "train", "deploy", "execute", "monitor"]
     listed = scones("cleanup", "--endpoint-url", s3_endpoint_url, "--bucket", bucket, "--dry-run")
