@@ -150,7 +150,7 @@ def main() -> None:
 
 
 def bench_s3(records: int, out_dir: Path) -> dict:
-    from scones.backends.local.s3_service import EmbeddedS3
+    from scones.backends.local.s3_choice import EmbeddedS3
 
     from scones.storage import Storage, s3_client
 

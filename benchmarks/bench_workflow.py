@@ -23,7 +23,7 @@ from scones.backends.local import LocalBackend
 from scones.capture import CaptureConfig, parse_record
 from scones.images import encode_png
 from scones.lst import LstEntry, format_lst
-from scones.test_cases import load_test_entries, pick_cases
+from scones.execution_inputs import load_test_entries, pick_cases
 
 BUCKET = "bench-workflow"
 

@@ -37,7 +37,7 @@ from scones.backends.aws.errors import SconesAwsError
 from scones.capture import default_capture
 from scones.cifar import CifarArchiveError, read_archive
 from scones.download import CIFAR100_URL, SourceError, resolve_source
-from scones.executions import class_name
+from scones.execution_rows import class_name
 from scones.inferences import DEFAULT_THRESHOLD, top_class
 from scones.monitoring.command import monitor_command
 from scones.pipeline import (
@@ -50,7 +50,7 @@ from scones.pipeline import (
 )
 from scones.staging import DEFAULT_CLASSES, plan_stage, read_class_names, upload_plan
 from scones.storage import StorageError
-from scones.test_cases import load_test_entries, pick_cases
+from scones.execution_inputs import load_test_entries, pick_cases
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)  # never break a message mid-line
 
@@ -360,7 +360,7 @@ def up(host, port):
     Step commands in other terminals find it and share one S3, as they
     would share LocalStack. `scones run` does not need this.
     """
-    from scones.backends.local.s3_server import make_s3_server
+    from scones.backends.local.embedded_s3_server import make_s3_server
 
     server = make_s3_server(host, port)
     click.echo(f"S3 listening on http://{host}:{server.server_address[1]} (Ctrl-C to stop)")

@@ -24,12 +24,12 @@ from scones.backend import (
     TrainingOutcome,
 )
 from scones.capture import default_capture
-from scones.executions import ExecutionRow, execution_row
+from scones.execution_rows import ExecutionRow, execution_row
 from scones.inferences import DEFAULT_THRESHOLD
 from scones.staging import DEFAULT_CLASSES
 from scones.monitoring.reading import StorageCaptures
 from scones.staging import count_training_images
-from scones.test_cases import ImageCase, load_test_entries, pick_cases
+from scones.execution_inputs import ImageCase, load_test_entries, pick_cases
 
 
 class StepFailed(RuntimeError):

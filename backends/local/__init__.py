@@ -1,7 +1,7 @@
 """The local backend: everything on this machine, nothing billed.
 
 - Storage is a real S3 API over HTTP: LocalStack when it runs, else an S3
-  server started here on 127.0.0.1 (:mod:`.s3_service`).
+  server started here on 127.0.0.1 (:mod:`.s3_choice`).
 - Training is MXNet on the CPU (:mod:`.training`), writing the built-in
   algorithm's ``model.tar.gz``.
 - Endpoints are served by a SageMaker-runtime HTTP server in this process
@@ -28,7 +28,7 @@ from scones.backend import (
     TrainingOutcome,
     WorkflowInfo,
 )
-from scones.backends.local.s3_service import (
+from scones.backends.local.s3_choice import (
     EmbeddedS3,
     S3Endpoint,
     choose_s3_endpoint,

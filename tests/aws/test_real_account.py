@@ -78,7 +78,7 @@ def real_run(pytestconfig, tmp_path_factory):
 
 
 def synthetic_archive(folder):
-    from scones.testing import synthetic_split, write_cifar_archive
+    from scones.synthetic_cifar import synthetic_split, write_cifar_archive
 
     train = synthetic_split([8, 48] * 40, seed=1)  # 40 bicycles, 40 motorcycles
     test = synthetic_split([8, 48] * 10, seed=2)

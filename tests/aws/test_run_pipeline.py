@@ -17,7 +17,7 @@ from moto.stepfunctions.models import stepfunctions_backends
 from scones.capture import CaptureConfig, build_record, capture_key, capture_prefix
 from scones.monitoring.build import build_report
 from scones.pipeline import RunOptions, run_pipeline
-from scones.testing import synthetic_split, write_cifar_archive
+from scones.synthetic_cifar import synthetic_split, write_cifar_archive
 
 from ..workflow.colour_model import colour_model_tarball
 from .aws_fakes import ACCOUNT, BUCKET, REGION

@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 
 from .aws_fakes import ACCOUNT, REGION
-from scones.testing import synthetic_split, write_cifar_archive
+from scones.synthetic_cifar import synthetic_split, write_cifar_archive
 
 
 def test_stage_creates_tags_and_fills_the_default_bucket(make_backend, tmp_path):

@@ -1,6 +1,6 @@
 """Which S3 the local backend picks, in the documented order."""
 
-from scones.backends.local.s3_service import S3Endpoint, choose_s3_endpoint, localstack_is_healthy
+from scones.backends.local.s3_choice import S3Endpoint, choose_s3_endpoint, localstack_is_healthy
 
 never = lambda url: False  # noqa: E731
 always = lambda url: True  # noqa: E731

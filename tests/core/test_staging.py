@@ -11,7 +11,7 @@ from scones.images import decode_image, encode_png, row_to_array
 from scones.lst import LstEntry, parse_lst
 from scones.staging import plan_stage, stage_archive, unique_names, upload_plan
 from scones.storage import StorageError
-from scones.testing import synthetic_split, write_cifar_archive
+from scones.synthetic_cifar import synthetic_split, write_cifar_archive
 
 TRAIN_LABELS = [8, 48, 3, 8, 48, 99, 8]
 TEST_LABELS = [48, 8, 0]

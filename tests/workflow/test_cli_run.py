@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from scones.testing import synthetic_split, write_cifar_archive
+from scones.synthetic_cifar import synthetic_split, write_cifar_archive
 
 
 def scones(*args, timeout=300):

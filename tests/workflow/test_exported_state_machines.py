@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from scones.asl import load
-from scones.test_cases import ImageCase
+from scones.execution_inputs import ImageCase
 from scones.workflow import bind_by_order, called_functions
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "data" / "seed-state-machines"

@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scones.backend import ExecutionOutcome
-from scones.executions import execution_row, inferences_from_history
+from scones.execution_rows import execution_row, inferences_from_history
 from scones.lst import LstEntry, format_lst
-from scones.test_cases import ImageCase, generate_test_case, load_test_entries, pick_cases
+from scones.execution_inputs import ImageCase, generate_test_case, load_test_entries, pick_cases
 from scones.storage import NoSuchObject
 
 ENTRIES = [LstEntry(3, 0, "bicycle_s_1.png"), LstEntry(9, 1, "motorcycle_s_2.png")]

@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 
 from scones.backend import ExecutionOutcome
 from scones.inferences import InferenceFormatError, parse_inferences, top_class
-from scones.test_cases import ImageCase
+from scones.execution_inputs import ImageCase
 
 SUCCEEDED_DETAILS = {
     "TaskSucceeded": "taskSucceededEventDetails",
