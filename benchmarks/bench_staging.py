@@ -34,7 +34,7 @@ def phase_floor(archive: str) -> dict:
 
 def phase_stage(archive: str) -> dict:
     from scones.backends.local.s3_choice import EmbeddedS3
-    from scones.staging import stage_archive
+    from scones.staged_bucket import stage_archive
     from scones.storage import Storage, s3_client
 
     with EmbeddedS3() as server:

@@ -12,6 +12,7 @@ import importlib
 import importlib.resources
 from typing import Callable, Mapping
 
+from scones.errors import InputError
 from scones.asl import load, substitute
 
 DEFINITION_FILE = "scones_workflow.asl.json"
@@ -79,6 +80,6 @@ def bind_by_order(definition: dict) -> dict[str, str]:
     """
     functions = called_functions(definition)
     if len(functions) != len(FUNCTIONS):
-        raise ValueError(f"the definition calls {len(functions)} Lambda function(s) ({', '.join(functions) or 'none'}); "
+        raise InputError(f"the definition calls {len(functions)} Lambda function(s) ({', '.join(functions) or 'none'}); "
                          f"Scones binds exactly three, in order: {', '.join(FUNCTIONS)}")
     return dict(zip(functions, FUNCTIONS))

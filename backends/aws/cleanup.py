@@ -23,6 +23,7 @@ from typing import Callable
 
 import botocore.exceptions
 
+from scones import bucket_layout as layout
 from scones.backend import CleanupReport
 from scones.backends.aws.errors import is_not_found
 from scones.backends.aws.naming import PROJECT_TAG, Scope
@@ -32,10 +33,6 @@ from scones.storage import NoSuchObject, Storage
 
 RESOURCE_TYPES = ("sagemaker:training-job", "sagemaker:endpoint", "sagemaker:endpoint-config", "sagemaker:model",
                   "states:stateMachine", "lambda:function")
-# The bucket's Scones data: staging, training output, captures, Scones's own files.
-DATA_PREFIXES = ("train/", "test/", "models/", "data_capture/", "scones/")
-DATA_ROOT_NAMES = ("classes.json",)
-DATA_ROOT_SUFFIX = ".lst"
 
 
 @dataclass(frozen=True)
@@ -150,12 +147,8 @@ def role_doomed(iam, scope: Scope) -> list[Doomed]:
 
 
 def data_keys(storage: Storage, bucket: str) -> list[str]:
-    """URIs of the Scones objects in ``bucket``: the prefixes, root ``*.lst`` files and ``classes.json``."""
-    uris = [stored.uri for prefix in DATA_PREFIXES for stored in storage.list(f"s3://{bucket}/{prefix}")]
-    pages = storage.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Delimiter="/")
-    root = [item["Key"] for page in pages for item in page.get("Contents", [])]
-    uris += [f"s3://{bucket}/{key}" for key in root if key.endswith(DATA_ROOT_SUFFIX) or key in DATA_ROOT_NAMES]
-    return sorted(uris)
+    """URIs of the Scones objects in ``bucket``: everything under the layout's data prefixes, nothing else."""
+    return sorted(stored.uri for prefix in layout.DATA_PREFIXES for stored in storage.list(layout.uri(bucket, prefix)))
 
 
 def data_doomed(storage: Storage, bucket: str) -> list[Doomed]:
@@ -165,8 +158,8 @@ def data_doomed(storage: Storage, bucket: str) -> list[Doomed]:
         return []
     if not uris:
         return []
-    return [Doomed("data", f"{len(uris)} object(s) under s3://{bucket}/ ({', '.join(DATA_PREFIXES)}, *.lst, "
-                           f"{', '.join(DATA_ROOT_NAMES)})", lambda: storage.delete(uris))]
+    return [Doomed("data", f"{len(uris)} object(s) under s3://{bucket}/ ({', '.join(layout.DATA_PREFIXES)})",
+                   lambda: storage.delete(uris))]
 
 
 def run_cleanup(doomed: list[Doomed], *, dry_run: bool, scope: Scope, log: Callable[[str], None]) -> CleanupReport:

@@ -14,7 +14,8 @@ from datetime import datetime, timezone
 
 from moto.stepfunctions.models import stepfunctions_backends
 
-from scones.capture import CaptureConfig, build_record, capture_key, capture_prefix
+from scones.bucket_layout import capture_key, capture_prefix
+from scones.capture import CaptureConfig, build_record
 from scones.monitoring.build import build_report
 from scones.pipeline import RunOptions, run_pipeline
 from scones.synthetic_cifar import synthetic_split, write_cifar_archive

@@ -22,10 +22,9 @@ from scones.model_artifact import (
     ArtifactError,
     ModelMetadata,
     build_model_tarball,
-    metadata_uri,
-    model_uri,
     read_model_tarball,
 )
+from scones.bucket_layout import metadata_uri, model_uri
 
 
 def labelled(count: int, rng: np.random.RandomState) -> LabelledImages:
