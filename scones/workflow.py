@@ -14,24 +14,9 @@ from typing import Callable, Mapping
 
 from scones.errors import InputError
 from scones.asl import load, substitute
+from scones.workflow_functions import FUNCTIONS, HANDLER_MODULES
 
 DEFINITION_FILE = "scones_workflow.asl.json"
-WORKFLOW_NAME = "scones-workflow"
-
-# The workflow's functions, by the logical names its placeholders use.
-FUNCTIONS = {
-    "serializeImageData": "SerializeImageDataArn",
-    "classifyImage": "ClassifyImageArn",
-    "filterInferences": "FilterInferencesArn",
-}
-# Which handler module in lambdas/ each function runs.
-HANDLER_MODULES = {
-    "serializeImageData": "serialize_image_data",
-    "classifyImage": "classify_image",
-    "filterInferences": "filter_inferences",
-}
-
-
 def workflow_definition() -> dict:
     """The workflow as the repository ships it, placeholders and all."""
     return load(importlib.resources.files("scones.asl").joinpath(DEFINITION_FILE).read_text(encoding="utf-8"))

@@ -58,7 +58,8 @@ from scones.s3_uri import S3Uri
 from scones.staged_bucket import StageReport, check_staged, class_names_for, count_training_images, read_class_names
 from scones.staged_bucket import stage_archive
 from scones.storage import Storage
-from scones.workflow import HANDLER_MODULES, fill_definition, workflow_definition
+from scones.workflow import fill_definition, workflow_definition
+from scones.workflow_functions import HANDLER_MODULES
 
 
 class AwsBackend(Backend):

@@ -21,7 +21,7 @@ from typing import Sequence
 
 from scones import bucket_layout as layout
 from scones.backends.aws.naming import SAGEMAKER_ROLE, WORKFLOW_ROLE, Scope
-from scones.workflow import FUNCTIONS
+from scones.workflow_functions import FUNCTIONS
 
 VERSION = "2012-10-17"
 # What SageMaker reads and writes in the bucket (the layout staging and training use).

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from scones.errors import InputError
-from scones.workflow import FUNCTIONS, WORKFLOW_NAME
+from scones.workflow_functions import FUNCTIONS, WORKFLOW_NAME
 
 # Every resource Scones creates carries this tag; cleanup deletes nothing without it.
 PROJECT_TAG = "scones:project"

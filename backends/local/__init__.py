@@ -46,7 +46,8 @@ from scones.clients import make_client
 from scones.inferences import DEFAULT_THRESHOLD, check_threshold
 from scones.staged_bucket import StageReport, count_training_images, stage_archive
 from scones.storage import Storage, s3_client
-from scones.workflow import FUNCTIONS, WORKFLOW_NAME, bind_by_order, fill_definition, handler, workflow_definition
+from scones.workflow import bind_by_order, fill_definition, handler, workflow_definition
+from scones.workflow_functions import FUNCTIONS, WORKFLOW_NAME
 
 DEFAULT_REGION = "us-east-1"
 # The account id LocalStack and moto use; local ARNs carry it.

@@ -17,13 +17,15 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterable, Iterator, Protocol
+from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
 
-from scones.errors import InputError, NotFound
 from scones.bucket_layout import CAPTURE_SUFFIX
 from scones.capture import CaptureFormatError, CaptureRecord, parse_record
+from scones.errors import InputError, NotFound
 from scones.s3_uri import S3Uri
-from scones.storage import Storage
+
+if TYPE_CHECKING:  # the storage is given; reading decides nothing about how it is reached
+    from scones.storage import Storage
 
 # ``…/VARIANT/yyyy/mm/dd/hh/NAME.jsonl`` at the end of a key or a path.
 _CAPTURE_LAYOUT = re.compile(
