@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 BACKENDS = {
     "local": "scones.backends.local:LocalBackend",
     "aws": "scones.backends.aws:AwsBackend",
+    "memory": "scones.backends.memory:MemoryBackend",  # in this process, for tests (like httpx.MockTransport)
 }
 
 DEFAULT_BUCKET = "scones-unlimited"

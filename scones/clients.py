@@ -20,7 +20,7 @@ import functools
 import boto3
 import botocore.config
 
-from scones.function_environment import environment
+from scones.function_environment import configured_client, environment
 
 DEFAULT_REGION = "us-east-1"
 MAX_ATTEMPTS = 5
@@ -57,6 +57,9 @@ def _cached(service: str, endpoint_url: str | None, region: str | None, access_k
 
 def client(service: str):
     """A boto3 client for ``service`` as the running function's environment configures it."""
+    given = configured_client(service)
+    if given is not None:
+        return given
     variables = environment()
     variable = "AWS_ENDPOINT_URL_" + service.upper().replace("-", "_")
     endpoint = variables.get(variable) or variables.get("AWS_ENDPOINT_URL") or None

@@ -43,6 +43,7 @@ from scones.backends.local.s3_choice import (
 from scones.capture import CaptureConfig
 from scones.class_names import DEFAULT_CLASSES
 from scones.clients import make_client
+from scones.function_environment import configured_handler
 from scones.inferences import DEFAULT_THRESHOLD, check_threshold
 from scones.staged_bucket import StageReport, count_training_images, stage_archive
 from scones.storage import Storage, s3_client
@@ -263,17 +264,6 @@ class LocalBackend(Backend):
             if self._embedded is not None:
                 self._embedded.stop()
                 self._embedded = None
-
-
-def configured_handler(function_handler, variables: Mapping[str, str]):
-    """``function_handler`` run with its function's configuration (see :mod:`scones.function_environment`)."""
-    from scones.function_environment import configured
-
-    def run(event, context):
-        with configured(variables):
-            return function_handler(event, context)
-
-    return run
 
 
 def training_job_name() -> str:

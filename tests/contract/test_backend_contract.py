@@ -1,7 +1,8 @@
 """The Backend contract: the same assertions against every backend.
 
 The local backend runs for real (the session's S3 over HTTP, MXNet, the
-endpoint server, the ASL interpreter). The aws backend runs against the
+endpoint server, the ASL interpreter); the memory backend in dictionaries, so
+that tests built on it mean the same as on the other two. The aws backend runs against the
 emulated services its own tests use: moto for S3 and the SageMaker, Lambda,
 IAM and Step Functions request shapes, with :func:`act_as_aws` doing on each
 fake sleep what AWS would do meanwhile (a finished job's model.tar.gz, a
@@ -52,6 +53,10 @@ def stage_colour_model(backend: Backend) -> str:
 
 @pytest.fixture(params=sorted(BACKENDS))
 def subject(request, monkeypatch, tmp_path):
+    if request.param == "memory":
+        with get_backend("memory", bucket="scones-contract") as memory:
+            yield Subject(memory, stage_colour_model(memory))
+        return
     if request.param == "local":
         url, bucket = request.getfixturevalue("s3_endpoint_url"), request.getfixturevalue("bucket")
         with LocalBackend(endpoint_url=url, bucket=bucket, training_progress=False) as local:
