@@ -11,6 +11,7 @@ bug and shows its traceback.
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib
 import json
@@ -136,8 +137,11 @@ def with_backend_storage(command: click.Command) -> click.Command:
     """Give ``command`` the backend options and a ``ctx.obj["storage"]`` factory from that backend.
 
     The backend is opened only if the command asks for storage, and closed when the command ends.
+    ``command`` itself is left as it is (a copy is returned), so it still runs with a storage it is given.
     """
     callback = command.callback
+    command = copy.copy(command)
+    command.params = list(command.params)
 
     @functools.wraps(callback)
     def wrapped(backend_name, endpoint_url, region, **kwargs):
