@@ -40,10 +40,11 @@ from scones.function_environment import configured_handler
 from scones.hyperparameters import Hyperparameters
 from scones.inferences import DEFAULT_THRESHOLD, check_threshold, top_class
 from scones.s3_uri import S3Uri
-from scones.staged_bucket import StageReport, class_names_for, count_training_images, read_listing, stage_archive
+from scones.staged_bucket import StageReport, class_names_for, count_training_images, data_uris, read_listing
+from scones.staged_bucket import stage_archive
 from scones.storage import NoSuchObject, StoredObject
-from scones.workflow import bind_by_order, fill_definition, handler, workflow_definition
-from scones.workflow_functions import FUNCTIONS, WORKFLOW_NAME
+from scones.workflow import bound_workflow, handler
+from scones.workflow_functions import WORKFLOW_NAME
 
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
@@ -228,11 +229,8 @@ class MemoryBackend(Backend):
     def deploy_workflow(self, *, endpoint_name: str = DEFAULT_ENDPOINT, threshold: float = DEFAULT_THRESHOLD,
                         definition: dict | None = None) -> WorkflowInfo:
         check_threshold(threshold)
-        if definition is None:
-            functions = {logical: f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{logical}" for logical in FUNCTIONS}
-            definition = fill_definition(workflow_definition(), functions)
-        else:
-            functions = {logical: called for called, logical in bind_by_order(definition).items()}
+        functions, definition = bound_workflow(
+            definition, lambda logical: f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{logical}")
         return WorkflowInfo(state_machine=WORKFLOW_NAME, functions=functions, definition=definition,
                             endpoint_name=endpoint_name, threshold=threshold)
 
@@ -248,17 +246,14 @@ class MemoryBackend(Backend):
             resources.add_lambda(function, configured_handler(handler(logical), variables, clients=clients))
         execution = StateMachine(workflow.definition, name=workflow.state_machine).execute(
             execution_input, resources=resources, name=name or str(uuid.uuid4()))
-        return ExecutionOutcome(name=execution.name, input=execution_input, status=execution.status,
-                                output=execution.output, error=execution.error, cause=execution.cause,
-                                history=tuple(execution.history))
+        return ExecutionOutcome.of(execution, execution_input)
 
     def cleanup(self, *, dry_run: bool = False, delete_data: bool = False) -> CleanupReport:
         report = CleanupReport(dry_run=dry_run, deleted=[f"endpoint {name}" for name in sorted(self.endpoints)])
         if not dry_run:
             self.endpoints.clear()
-        if delete_data and self.storage.bucket_exists(self.bucket):
-            uris = [stored.uri for prefix in layout.DATA_PREFIXES
-                    for stored in self.storage.list(layout.uri(self.bucket, prefix))]
+        if delete_data:
+            uris = data_uris(self.storage, self.bucket)
             report.deleted += uris
             if not dry_run:
                 self.storage.delete(uris)

@@ -100,6 +100,12 @@ class ExecutionOutcome:
     cause: str | None = None
     history: tuple = ()
 
+    @classmethod
+    def of(cls, execution, execution_input: dict) -> "ExecutionOutcome":
+        """The outcome of an execution the ASL interpreter ran (:class:`scones.asl.Execution`)."""
+        return cls(name=execution.name, input=execution_input, status=execution.status, output=execution.output,
+                   error=execution.error, cause=execution.cause, history=tuple(execution.history))
+
 
 @dataclass
 class CleanupReport:

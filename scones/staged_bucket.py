@@ -162,3 +162,10 @@ def pick_test_cases(storage: Storage, bucket: str, count: int, seed: int | None)
 def generate_test_case(storage: Storage, bucket: str, seed: int | None = None) -> dict:
     """The course's helper: the execution input for one random staged test image."""
     return pick_test_cases(storage, bucket, 1, seed)[0].execution_input()
+
+
+def data_uris(storage: Storage, bucket: str) -> list[str]:
+    """Every object Scones wrote to ``bucket`` (under the layout's data prefixes), nothing else; [] without a bucket."""
+    if not storage.bucket_exists(bucket):
+        return []
+    return sorted(stored.uri for prefix in layout.DATA_PREFIXES for stored in storage.list(layout.uri(bucket, prefix)))

@@ -68,3 +68,12 @@ def bind_by_order(definition: dict) -> dict[str, str]:
         raise InputError(f"the definition calls {len(functions)} Lambda function(s) ({', '.join(functions) or 'none'}); "
                          f"Scones binds exactly three, in order: {', '.join(FUNCTIONS)}")
     return dict(zip(functions, FUNCTIONS))
+
+
+def bound_workflow(definition: dict | None, function_arn: Callable[[str], str]) -> tuple[dict[str, str], dict]:
+    """``(functions, definition)`` of a workflow run in-process: Scones's own, its functions at
+    ``function_arn(logical)``; or a user's ``definition`` as it is, its functions bound in call order."""
+    if definition is None:
+        functions = {logical: function_arn(logical) for logical in FUNCTIONS}
+        return functions, fill_definition(workflow_definition(), functions)
+    return {logical: called for called, logical in bind_by_order(definition).items()}, definition

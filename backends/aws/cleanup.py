@@ -29,7 +29,8 @@ from scones.backends.aws.errors import is_not_found
 from scones.backends.aws.naming import PROJECT_TAG, Scope
 from scones.backends.aws.prices import describe_price, hourly_cost
 from scones.backends.aws.roles import delete_role, scones_roles
-from scones.storage import NoSuchObject, Storage
+from scones.staged_bucket import data_uris
+from scones.storage import Storage
 
 RESOURCE_TYPES = ("sagemaker:training-job", "sagemaker:endpoint", "sagemaker:endpoint-config", "sagemaker:model",
                   "states:stateMachine", "lambda:function")
@@ -146,16 +147,8 @@ def role_doomed(iam, scope: Scope) -> list[Doomed]:
     return [Doomed("IAM role", name, lambda name=name: delete_role(iam, name)) for name in scones_roles(iam, scope)]
 
 
-def data_keys(storage: Storage, bucket: str) -> list[str]:
-    """URIs of the Scones objects in ``bucket``: everything under the layout's data prefixes, nothing else."""
-    return sorted(stored.uri for prefix in layout.DATA_PREFIXES for stored in storage.list(layout.uri(bucket, prefix)))
-
-
 def data_doomed(storage: Storage, bucket: str) -> list[Doomed]:
-    try:
-        uris = data_keys(storage, bucket)
-    except NoSuchObject:  # no such bucket: no data
-        return []
+    uris = data_uris(storage, bucket)
     if not uris:
         return []
     return [Doomed("data", f"{len(uris)} object(s) under s3://{bucket}/ ({', '.join(layout.DATA_PREFIXES)})",

@@ -21,7 +21,6 @@ import os
 import uuid
 from typing import Mapping, Sequence
 
-from scones import bucket_layout as layout
 from scones.backend import (
     DEFAULT_BUCKET,
     DEFAULT_ENDPOINT,
@@ -45,10 +44,10 @@ from scones.class_names import DEFAULT_CLASSES
 from scones.clients import make_client
 from scones.function_environment import configured_handler
 from scones.inferences import DEFAULT_THRESHOLD, check_threshold
-from scones.staged_bucket import StageReport, count_training_images, stage_archive
+from scones.staged_bucket import StageReport, count_training_images, data_uris, stage_archive
 from scones.storage import Storage, s3_client
-from scones.workflow import bind_by_order, fill_definition, handler, workflow_definition
-from scones.workflow_functions import FUNCTIONS, WORKFLOW_NAME
+from scones.workflow import bound_workflow, handler
+from scones.workflow_functions import WORKFLOW_NAME
 
 DEFAULT_REGION = "us-east-1"
 # The account id LocalStack and moto use; local ARNs carry it.
@@ -200,11 +199,7 @@ class LocalBackend(Backend):
         """
         check_threshold(threshold)
         self.endpoint_url(endpoint_name)
-        if definition is None:
-            functions = {logical: self.function_arn(logical) for logical in FUNCTIONS}
-            definition = fill_definition(workflow_definition(), functions)
-        else:
-            functions = {logical: called for called, logical in bind_by_order(definition).items()}
+        functions, definition = bound_workflow(definition, self.function_arn)
         return WorkflowInfo(state_machine=WORKFLOW_NAME, functions=functions, definition=definition,
                             endpoint_name=endpoint_name, threshold=threshold)
 
@@ -228,9 +223,7 @@ class LocalBackend(Backend):
         """Run one execution of ``workflow`` to its end in this thread (Standard workflows' semantics, minus the wait)."""
         machine, resources = self._compile(workflow)
         execution = machine.execute(execution_input, resources=resources, name=name or str(uuid.uuid4()))
-        return ExecutionOutcome(name=execution.name, input=execution_input, status=execution.status,
-                                output=execution.output, error=execution.error, cause=execution.cause,
-                                history=tuple(execution.history))
+        return ExecutionOutcome.of(execution, execution_input)
 
     # ---------------------------------------------------------------- cleanup
 
@@ -246,8 +239,7 @@ class LocalBackend(Backend):
             if not dry_run:
                 self.delete_endpoint(record.name)
         if delete_data:
-            uris = [stored.uri for prefix in layout.DATA_PREFIXES
-                    for stored in self.storage.list(layout.uri(self.bucket, prefix))]
+            uris = data_uris(self.storage, self.bucket)
             report.deleted += uris
             if not dry_run:
                 self.storage.delete(uris)
