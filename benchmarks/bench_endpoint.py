@@ -183,7 +183,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from scones.backends.local.endpoints import deploy_local_endpoint, serve
-    from scones.backends.local.s3_service import EmbeddedS3
+    from scones.backends.local.s3_choice import EmbeddedS3
     from scones.capture import CaptureConfig
     from scones.storage import Storage, s3_client
 

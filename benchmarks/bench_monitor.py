@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from scones.capture import CaptureConfig, build_record, capture_key, capture_prefix
+from scones.bucket_layout import capture_key, capture_prefix
+from scones.capture import CaptureConfig, build_record
 
 RECORDS_PER_FILE = 10_000
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)
@@ -150,7 +151,7 @@ def main() -> None:
 
 
 def bench_s3(records: int, out_dir: Path) -> dict:
-    from scones.backends.local.s3_service import EmbeddedS3
+    from scones.backends.local.s3_choice import EmbeddedS3
 
     from scones.storage import Storage, s3_client
 

@@ -33,8 +33,8 @@ def phase_floor(archive: str) -> dict:
 
 
 def phase_stage(archive: str) -> dict:
-    from scones.backends.local.s3_service import EmbeddedS3
-    from scones.staging import stage_archive
+    from scones.backends.local.s3_choice import EmbeddedS3
+    from scones.staged_bucket import stage_archive
     from scones.storage import Storage, s3_client
 
     with EmbeddedS3() as server:

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from scones.backends.local.predictor import load_predictor
-from scones.backends.local.s3_service import EmbeddedS3
+from scones.backends.local.s3_choice import EmbeddedS3
 from scones.backends.local.training import train_from_storage
 from scones.hyperparameters import Hyperparameters
 from scones.lst import LstEntry, format_lst, parse_lst

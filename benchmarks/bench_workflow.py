@@ -23,7 +23,9 @@ from scones.backends.local import LocalBackend
 from scones.capture import CaptureConfig, parse_record
 from scones.images import encode_png
 from scones.lst import LstEntry, format_lst
-from scones.test_cases import load_test_entries, pick_cases
+from scones.bucket_layout import capture_destination
+from scones.bucket_layout import model_uri as model_uri_of
+from scones.staged_bucket import pick_test_cases
 
 BUCKET = "bench-workflow"
 
@@ -57,16 +59,15 @@ def main():
         storage = backend.storage
         storage.ensure_bucket(BUCKET)
         stage_images(storage)
-        model_uri = f"s3://{BUCKET}/models/resnet20/output/model.tar.gz"
+        model_uri = model_uri_of(BUCKET, "resnet20")
         storage.put(model_uri, resnet20_artifact())
-        endpoint = backend.deploy(model_uri=model_uri, capture=CaptureConfig(f"s3://{BUCKET}/data_capture"))
+        endpoint = backend.deploy(model_uri=model_uri, capture=CaptureConfig(capture_destination(BUCKET)))
         workflow = backend.deploy_workflow(endpoint_name=endpoint.name, threshold=0.0)
-        entries = load_test_entries(storage, BUCKET)
         print(f"{backend.describe()[0]}; endpoint {endpoint.location}; model ResNet-20 (fresh weights)")
         print(f"{'threads':>7} {'executions':>10} {'exec/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'succeeded':>9}")
         total = 0
         for threads in (int(t) for t in args.threads.split(",")):
-            cases = pick_cases(entries, BUCKET, args.executions, seed=threads)
+            cases = pick_test_cases(storage, BUCKET, args.executions, seed=threads)
 
             def one(case):
                 started = time.perf_counter()

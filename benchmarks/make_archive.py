@@ -22,7 +22,7 @@ import numpy as np
 
 from scones.images import array_to_row, decode_image
 from scones.lst import parse_lst
-from scones.testing import FINE_LABEL_NAMES, SyntheticSplit, synthetic_split, write_cifar_archive
+from scones.synthetic_cifar import FINE_LABEL_NAMES, SyntheticSplit, synthetic_split, write_cifar_archive
 
 VEHICLE_LABELS = (FINE_LABEL_NAMES.index("bicycle"), FINE_LABEL_NAMES.index("motorcycle"))
 

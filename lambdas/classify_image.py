@@ -9,16 +9,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 
 from scones.clients import client
+from scones.function_environment import environment
 from scones.lambda_events import EventFormatError, event_body, require, response
 
 CONTENT_TYPE = "image/png"
 
 
 def endpoint_name() -> str:
-    name = os.environ.get("ENDPOINT_NAME")
+    name = environment().get("ENDPOINT_NAME")
     if not name:
         raise EventFormatError("ENDPOINT_NAME is not set: configure the function with the endpoint's name")
     return name

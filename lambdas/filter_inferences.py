@@ -7,8 +7,7 @@ the console and never pass downstream.
 
 from __future__ import annotations
 
-import os
-
+from scones.function_environment import environment
 from scones.inferences import DEFAULT_THRESHOLD, check_threshold, parse_inferences, top_class
 from scones.lambda_events import event_body, require, response
 
@@ -18,7 +17,7 @@ class THRESHOLD_CONFIDENCE_NOT_MET(Exception):
 
 
 def threshold() -> float:
-    return check_threshold(os.environ.get("THRESHOLD", DEFAULT_THRESHOLD))
+    return check_threshold(environment().get("THRESHOLD", DEFAULT_THRESHOLD))
 
 
 def lambda_handler(event, context):

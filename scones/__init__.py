@@ -2,10 +2,19 @@
 
 ``scones.get_backend("local")`` gives a backend whose storage, training,
 endpoint and state machine all run here; ``get_backend("aws")`` deploys the
-same artifacts to AWS. This module imports nothing heavy on purpose.
+same artifacts to AWS. This module imports nothing on purpose: the names are
+loaded on first use (PEP 562), so a Lambda handler importing a ``scones``
+module packages only what it uses.
 """
 
-from scones.backend import Backend, get_backend
+import importlib
 
 __version__ = "0.1.0"
+_EXPORTS = {"Backend": "scones.backend", "get_backend": "scones.backend"}
 __all__ = ["Backend", "get_backend", "__version__"]
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

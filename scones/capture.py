@@ -10,7 +10,8 @@ invocation::
      "eventMetadata": {"eventId": "…uuid…", "inferenceTime": "2026-11-23T19:30:00Z"},
      "eventVersion": "0"}
 
-into ``DESTINATION/ENDPOINT/VARIANT/yyyy/mm/dd/hh/mm-ss-mmm-UUID.jsonl``. The
+into ``DESTINATION/ENDPOINT/VARIANT/yyyy/mm/dd/hh/mm-ss-mmm-UUID.jsonl``
+(:func:`scones.bucket_layout.capture_key`). The
 local endpoint writes exactly this, and monitoring reads exactly this, so
 captures move between the local and the AWS backend unchanged.
 """
@@ -22,16 +23,16 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from scones.storage import S3Uri
+from scones.errors import InputError
+from scones.s3_uri import S3Uri
 
 EVENT_VERSION = "0"
-CAPTURE_PREFIX = "data_capture"
 DEFAULT_JSON_CONTENT_TYPES = ("application/json",)
 DEFAULT_CSV_CONTENT_TYPES = ("text/csv",)
 CAPTURE_MODES = ("Input", "Output")
 
 
-class CaptureFormatError(ValueError):
+class CaptureFormatError(InputError):
     """A line that is not a SageMaker Data Capture record."""
 
 
@@ -50,11 +51,11 @@ class CaptureConfig:
     def __post_init__(self):
         S3Uri.parse(self.destination_s3_uri)
         if not 0 <= self.sampling_percentage <= 100 or int(self.sampling_percentage) != self.sampling_percentage:
-            raise ValueError(
+            raise InputError(
                 f"sampling percentage must be a whole number from 0 to 100, got {self.sampling_percentage!r}"
             )
         if not (self.capture_input or self.capture_output):
-            raise ValueError("capture at least one of Input and Output")
+            raise InputError("capture at least one of Input and Output")
 
     def to_api(self) -> dict:
         """The ``DataCaptureConfig`` structure of CreateEndpointConfig."""
@@ -243,23 +244,6 @@ def parse_record(line: str) -> CaptureRecord:
     )
 
 
-def capture_prefix(destination_s3_uri: str, endpoint_name: str, variant_name: str) -> S3Uri:
-    """Where an endpoint variant's captures live: ``DESTINATION/ENDPOINT/VARIANT/``."""
-    return S3Uri.parse(destination_s3_uri).join(endpoint_name, variant_name)
-
-
-def capture_key(prefix: S3Uri, opened_at: datetime, file_id: str) -> S3Uri:
-    """A capture file's URI: ``PREFIX/yyyy/mm/dd/hh/mm-ss-mmm-UUID.jsonl``, hour of ``opened_at`` (UTC)."""
-    moment = opened_at.astimezone(timezone.utc)
-    name = f"{moment:%M-%S}-{moment.microsecond // 1000:03d}-{file_id}.jsonl"
-    return prefix.join(f"{moment:%Y/%m/%d/%H}", name)
-
-
 def is_sampled(sampling_percentage: int, draw: float) -> bool:
     """Whether an invocation is captured, given a uniform draw in [0, 1)."""
     return draw * 100 < sampling_percentage
-
-
-def default_capture(bucket: str, sampling_percentage: int = 100) -> CaptureConfig:
-    """Capture to ``s3://BUCKET/data_capture``, as the course configures it."""
-    return CaptureConfig(f"s3://{bucket}/{CAPTURE_PREFIX}", sampling_percentage=sampling_percentage)

@@ -18,6 +18,7 @@ from typing import IO, Sequence
 
 import numpy as np
 
+from scones.errors import InputError
 from scones.images import CIFAR_ROW_BYTES
 
 MEMBERS = ("train", "test", "meta")
@@ -37,7 +38,7 @@ _ALLOWED_GLOBALS = {
 }
 
 
-class CifarArchiveError(ValueError):
+class CifarArchiveError(InputError):
     """The archive is not a usable CIFAR-100 python archive; the message says why and what to do."""
 
 
@@ -176,17 +177,17 @@ def fine_label_ids(fine_label_names: Sequence[str], wanted: Sequence[str]) -> li
     Unknown names are an error listing the valid ones; so is asking for a class twice.
     """
     if not wanted:
-        raise ValueError("choose at least one class, e.g. --classes bicycle,motorcycle")
+        raise InputError("choose at least one class, e.g. --classes bicycle,motorcycle")
     index = {name: position for position, name in enumerate(fine_label_names)}
     unknown = [name for name in wanted if name not in index]
     if unknown:
-        raise ValueError(
+        raise InputError(
             f"unknown CIFAR-100 class name(s) {', '.join(map(repr, unknown))}; "
             f"valid names are: {', '.join(sorted(index))}"
         )
     duplicates = sorted({name for name in wanted if list(wanted).count(name) > 1})
     if duplicates:
-        raise ValueError(f"class name(s) given twice: {', '.join(duplicates)}")
+        raise InputError(f"class name(s) given twice: {', '.join(duplicates)}")
     return [index[name] for name in wanted]
 
 

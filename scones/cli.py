@@ -1,18 +1,24 @@
 """The ``scones`` command line.
 
 ``scones run`` is the whole workflow; every step also has a command of its
-own. Each command takes ``--backend`` (``local`` by default). Messages go to
-stderr, results to stdout, and a failure exits non-zero with a one-line
-reason that says what to do.
+own. Each command takes ``--backend`` (``local`` by default) and goes through
+the :class:`~scones.backend.Backend` contract or a pipeline step, so no
+command asks which backend it has; the aws backend is imported only when
+chosen. Messages go to stderr, results to stdout. A :class:`SconesError`
+exits 1 with its one-line message, which says what to do; anything else is a
+bug and shows its traceback.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
+import importlib
 import json
 import signal
 import sys
 import threading
+import traceback
 from pathlib import Path
 
 import click
@@ -29,37 +35,27 @@ from rich.progress import (
 from rich.table import Table
 
 from scones import __version__
+from scones.asl import DefinitionError, DefinitionLoadError, SubstitutionError
 from scones.asl.cli import asl_group
-from scones.asl.validation import DefinitionError
 from scones.backend import BACKENDS, DEFAULT_BUCKET, DEFAULT_ENDPOINT, get_backend
-from scones.backends.aws.cli import aws_group
-from scones.backends.aws.errors import SconesAwsError
-from scones.capture import default_capture
-from scones.cifar import CifarArchiveError, read_archive
-from scones.download import CIFAR100_URL, SourceError, resolve_source
-from scones.executions import class_name
+from scones.class_names import DEFAULT_CLASSES, class_name
+from scones.download import CIFAR100_URL, resolve_source
+from scones.errors import SconesError
 from scones.inferences import DEFAULT_THRESHOLD, top_class
 from scones.monitoring.command import monitor_command
-from scones.pipeline import (
-    RunOptions,
-    StepFailed,
-    latest_model_uri,
-    run_executions,
-    run_pipeline,
-    training_hyperparameters,
-)
-from scones.staging import DEFAULT_CLASSES, plan_stage, read_class_names, upload_plan
-from scones.storage import StorageError
-from scones.test_cases import load_test_entries, pick_cases
+from scones.pipeline import RunOptions, StepFailed, execute_test_images, run_pipeline
+from scones.staged_bucket import latest_model_uri, read_class_names
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)  # never break a message mid-line
 
 # Tables on stdout: the terminal's width, or 140 columns when piped (rich would cut them at 80).
 results = Console(width=None if sys.stdout.isatty() else 140)
 
-# Errors whose message is the whole story: shown without a traceback.
-USER_ERRORS = (CifarArchiveError, SourceError, StorageError, SconesAwsError, DefinitionError, LookupError,
-               ValueError)
+# Errors whose message is the whole story: shown without a traceback. The ASL interpreter is a
+# package of its own with its own errors for a definition that cannot be read or run.
+USER_ERRORS = (SconesError, DefinitionError, DefinitionLoadError, SubstitutionError)
+# Commands imported only when they run: the aws backend's (boto3 sessions, packaging) load with it.
+LAZY_COMMANDS = {"aws": "scones.backends.aws.cli:aws_group"}
 
 
 def split_names(value: str) -> list[str]:
@@ -103,9 +99,10 @@ def apply(options, command):
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
 
-def open_backend(backend_name: str, endpoint_url: str | None, region: str | None, bucket: str | None = None):
+def open_backend(backend_name: str, endpoint_url: str | None, region: str | None, bucket: str | None = None,
+                 **more):
     """The chosen backend; only the settings the user gave are passed, so each backend keeps its defaults."""
-    given = {"region": region, "endpoint_url": endpoint_url, "bucket": bucket}
+    given = {"region": region, "endpoint_url": endpoint_url, "bucket": bucket, **more}
     settings = {name: value for name, value in given.items() if value is not None}
     backend = get_backend(backend_name, **settings)
     for line in backend.describe():
@@ -114,8 +111,7 @@ def open_backend(backend_name: str, endpoint_url: str | None, region: str | None
 
 
 def warn_if_ephemeral(backend) -> None:
-    endpoint = getattr(backend, "s3_endpoint", None)
-    if endpoint is not None and endpoint.kind == "embedded":
+    if backend.storage_is_ephemeral:
         console.print("[yellow]note[/]: the embedded S3 lives only while this command runs; "
                       "run `scones up` in another terminal to keep data between commands.")
 
@@ -141,8 +137,11 @@ def with_backend_storage(command: click.Command) -> click.Command:
     """Give ``command`` the backend options and a ``ctx.obj["storage"]`` factory from that backend.
 
     The backend is opened only if the command asks for storage, and closed when the command ends.
+    ``command`` itself is left as it is (a copy is returned), so it still runs with a storage it is given.
     """
     callback = command.callback
+    command = copy.copy(command)
+    command.params = list(command.params)
 
     @functools.wraps(callback)
     def wrapped(backend_name, endpoint_url, region, **kwargs):
@@ -168,13 +167,18 @@ def fetch_archive(source: str | None) -> str:
 
 
 def stage_with_progress(backend, archive: str, classes: list[str]):
-    with console.status("reading the archive and writing PNGs…"):
-        plan = plan_stage(read_archive(archive), classes)
-    with Progress(TextColumn("uploading"), BarColumn(), MofNCompleteColumn(),
+    """``backend.stage`` with an upload progress bar, then the images per class of each split."""
+    plans = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   console=console, transient=True) as bar:
-        task = bar.add_task("upload", total=len(plan.images) + len(plan.listings))
-        report = upload_plan(plan, backend.storage, backend.bucket, on_progress=lambda n: bar.advance(task, n))
-    for split, counts in plan.counts.items():
+        task = bar.add_task("reading the archive and writing PNGs", total=None)
+
+        def planned(plan):
+            plans.append(plan)
+            bar.update(task, description="uploading", total=len(plan.images) + len(plan.listings))
+
+        report = backend.stage(archive, classes=classes, on_plan=planned, on_progress=lambda n: bar.advance(task, n))
+    for split, counts in plans[0].counts.items():
         console.print(f"{split}: " + ", ".join(f"{count} {name}" for name, count in counts.items()))
     return report
 
@@ -203,7 +207,20 @@ def print_executions(rows, as_json: bool) -> None:
 # ---------------------------------------------------------------- commands
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose :data:`LAZY_COMMANDS` are imported only when listed in help or run."""
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx, name):
+        if name in LAZY_COMMANDS and name not in self.commands:
+            module_name, _, attribute = LAZY_COMMANDS[name].partition(":")
+            self.add_command(getattr(importlib.import_module(module_name), attribute), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="scones")
 def cli():
     """Scones: classify delivery vehicles (bicycle or motorcycle) with a
@@ -234,7 +251,7 @@ def stage(backend_name, endpoint_url, region, source, classes, bucket):
 @backend_options
 @bucket_option
 @click.option("--job-name", default=None, help="Training job name (default: image-classification-TIMESTAMP).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (local backend).")
+@click.option("--seed", type=int, default=None, help="Random seed (local backend; default: its fixed seed, 0).")
 @functools.partial(apply, hyperparameter_options)
 def train(backend_name, endpoint_url, region, bucket, job_name, seed, epochs, hyperparameters):
     """Train the image classifier on what `scones stage` staged.
@@ -243,7 +260,7 @@ def train(backend_name, endpoint_url, region, bucket, job_name, seed, epochs, hy
     built-in algorithm's layout, whichever backend trained it.
     """
     with open_backend(backend_name, endpoint_url, region, bucket) as backend:
-        chosen = training_hyperparameters(backend, overrides_from(epochs, hyperparameters))
+        chosen = backend.default_hyperparameters(overrides_from(epochs, hyperparameters))
         console.print("hyperparameters: " + " ".join(f"{k}={v}" for k, v in chosen.to_sagemaker().items()))
         outcome = backend.train(hyperparameters=chosen, job_name=job_name, seed=seed, log=console.print)
         click.echo(f"model: {outcome.model_uri}")
@@ -265,14 +282,14 @@ def deploy(backend_name, endpoint_url, region, bucket, endpoint_name, model_uri,
     terminals find it (`scones invoke`, `scones execute`). On AWS the command
     returns once the endpoint is InService.
     """
-    with open_backend(backend_name, endpoint_url, region, bucket) as backend:
+    with open_backend(backend_name, endpoint_url, region, bucket,
+                      capture_sampling_percentage=sampling_percentage) as backend:
         model_uri = model_uri or latest_model_uri(backend.storage, backend.bucket)
-        capture = default_capture(backend.bucket, sampling_percentage)
-        info = backend.deploy(model_uri=model_uri, endpoint_name=endpoint_name, capture=capture)
+        info = backend.deploy(model_uri=model_uri, endpoint_name=endpoint_name)
         click.echo(f"endpoint {info.name} serves {info.model_uri} at {info.location}")
-        if backend.name == "local":
+        if info.served_by_this_process:
             console.print("serving until Ctrl-C (captures go to "
-                          f"{capture.destination_s3_uri}/{info.name}/{info.variant}/)")
+                          f"{info.capture.destination_s3_uri}/{info.name}/{info.variant}/)")
             wait_for_interrupt()
             backend.delete_endpoint(info.name)
             console.print(f"endpoint {info.name} stopped; its captures are flushed")
@@ -302,7 +319,7 @@ def invoke(backend_name, endpoint_url, region, bucket, endpoint_name, image, con
         body = backend.storage.get(image) if image.startswith("s3://") else Path(image).read_bytes()
         probabilities = backend.invoke_endpoint(endpoint_name, body, content_type=content_type)
         best, confidence = top_class(probabilities)
-        console.print(f"{class_name(read_class_names(backend.storage, backend.bucket) or (), best)} ({confidence:.4f})")
+        console.print(f"{class_name(read_class_names(backend.storage, backend.bucket), best)} ({confidence:.4f})")
         click.echo(json.dumps(probabilities))
 
 
@@ -323,13 +340,8 @@ def execute(backend_name, endpoint_url, region, bucket, endpoint_name, threshold
     from scones.asl import load
 
     with open_backend(backend_name, endpoint_url, region, bucket) as backend:
-        options = {"definition": load(str(definition))} if definition else {}
-        if options and backend.name != "local":
-            raise click.UsageError("--definition runs a state machine locally; on AWS, deploy it yourself")
-        workflow = backend.deploy_workflow(endpoint_name=endpoint_name, threshold=threshold, **options)
-        cases = pick_cases(load_test_entries(backend.storage, backend.bucket), backend.bucket, count, seed)
-        class_names = read_class_names(backend.storage, backend.bucket) or ()
-        rows, _ = run_executions(backend, workflow, cases, class_names)
+        rows, _ = execute_test_images(backend, endpoint_name=endpoint_name, threshold=threshold, count=count,
+                                      seed=seed, definition=load(str(definition)) if definition else None)
         print_executions(rows, as_json)
 
 
@@ -360,7 +372,7 @@ def up(host, port):
     Step commands in other terminals find it and share one S3, as they
     would share LocalStack. `scones run` does not need this.
     """
-    from scones.backends.local.s3_server import make_s3_server
+    from scones.backends.local.embedded_s3_server import make_s3_server
 
     server = make_s3_server(host, port)
     click.echo(f"S3 listening on http://{host}:{server.server_address[1]} (Ctrl-C to stop)")
@@ -379,7 +391,8 @@ def up(host, port):
 @threshold_option
 @click.option("--count", type=click.IntRange(min=1), default=20, show_default=True,
               help="State machine executions on random test images.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=None,
+              help="Seed for training (local backend) and for choosing the images (default: 0 for both).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("scones-output"),
               show_default=True, help="Folder for the model, captures, executions and the report.")
 @click.option("--keep-endpoint", is_flag=True, help="Leave the endpoint deployed (AWS bills it by the hour).")
@@ -398,6 +411,8 @@ def run(backend_name, endpoint_url, region, source, classes, bucket, endpoint_na
         try:
             summary = run_pipeline(backend, options, say=console.print, build_monitor_report=build_report)
         except StepFailed as failure:
+            if not isinstance(failure.reason, USER_ERRORS):  # a bug: show where
+                traceback.print_exception(failure.reason, file=sys.stderr)
             console.print(f"[red]error[/]: {failure}")
             raise SystemExit(1)
     results.print(executions_table(summary.rows))
@@ -410,7 +425,6 @@ def run(backend_name, endpoint_url, region, source, classes, bucket, endpoint_na
 
 cli.add_command(with_backend_storage(monitor_command))
 cli.add_command(asl_group)
-cli.add_command(aws_group)
 
 
 def main() -> None:

@@ -1,27 +1,68 @@
-"""boto3 clients for the Lambda handlers, one per service and endpoint configuration.
+"""The one boto3 client factory: every client Scones makes, for any service, configured one way.
 
-Handlers read the standard ``AWS_ENDPOINT_URL_<SERVICE>`` / ``AWS_ENDPOINT_URL``
-variables when they run: unset on AWS, pointed at local services by the local
-backend. Clients are cached per configuration because creating one costs tens
-of milliseconds, far more than a local invocation.
+Standard retries and a connection pool large enough for S3's upload threads;
+a client pointed at a local service (``endpoint_url``) gets path-style S3
+addressing (no DNS per bucket) and dummy credentials when none are
+configured, so nothing has to be set up first.
+
+The Lambda handlers' :func:`client` reads the standard
+``AWS_ENDPOINT_URL_<SERVICE>`` / ``AWS_ENDPOINT_URL`` variables of the running
+function (:mod:`scones.function_environment`): unset on AWS, pointed at local
+services by the local backend. Those clients are cached per configuration
+because creating one costs tens of milliseconds, far more than a local
+invocation.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 
 import boto3
+import botocore.config
+
+from scones.function_environment import configured_client, environment
+
+DEFAULT_REGION = "us-east-1"
+MAX_ATTEMPTS = 5
+# Enough connections for the storage's upload threads (see scones.storage.DEFAULT_CONCURRENCY).
+MAX_POOL_CONNECTIONS = 32
+LOCAL_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+
+
+def make_client(service: str, *, endpoint_url: str | None = None, region: str | None = None,
+                session: boto3.session.Session | None = None, credentials: dict | None = None):
+    """A boto3 client for ``service``; ``endpoint_url`` None means AWS itself."""
+    session = session or boto3.session.Session()
+    config = botocore.config.Config(
+        max_pool_connections=MAX_POOL_CONNECTIONS,
+        retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+        s3={"addressing_style": "path"} if endpoint_url and service == "s3" else {},
+    )
+    kwargs: dict = {"config": config, "region_name": region or session.region_name or DEFAULT_REGION}
+    if credentials:
+        kwargs.update(credentials)
+    if endpoint_url:
+        kwargs["endpoint_url"] = endpoint_url
+        if not credentials and session.get_credentials() is None:
+            kwargs.update(LOCAL_CREDENTIALS)
+    return session.client(service, **kwargs)
 
 
 @functools.lru_cache(maxsize=32)
-def _cached(service: str, endpoint_url: str | None, region: str | None):
-    return boto3.session.Session().client(service, endpoint_url=endpoint_url, region_name=region)
+def _cached(service: str, endpoint_url: str | None, region: str | None, access_key: str | None,
+            secret_key: str | None):
+    credentials = {"aws_access_key_id": access_key, "aws_secret_access_key": secret_key} if access_key else None
+    return make_client(service, endpoint_url=endpoint_url, region=region, credentials=credentials)
 
 
 def client(service: str):
-    """A boto3 client for ``service`` as the current environment configures it."""
+    """A boto3 client for ``service`` as the running function's environment configures it."""
+    given = configured_client(service)
+    if given is not None:
+        return given
+    variables = environment()
     variable = "AWS_ENDPOINT_URL_" + service.upper().replace("-", "_")
-    endpoint = os.environ.get(variable) or os.environ.get("AWS_ENDPOINT_URL") or None
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
-    return _cached(service, endpoint, region)
+    endpoint = variables.get(variable) or variables.get("AWS_ENDPOINT_URL") or None
+    region = variables.get("AWS_REGION") or variables.get("AWS_DEFAULT_REGION") or None
+    return _cached(service, endpoint, region, variables.get("AWS_ACCESS_KEY_ID"),
+                   variables.get("AWS_SECRET_ACCESS_KEY"))

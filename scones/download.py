@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlparse
 
+from scones.errors import SconesError
+
 CIFAR100_URL = "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz"
 # Published on the dataset page (and used by every major loader).
 CIFAR100_MD5 = "eb9058c3a382ffc7106e4002c42a8d85"
@@ -22,7 +24,7 @@ CHUNK_BYTES = 1 << 20
 TIMEOUT_SECONDS = 30
 
 
-class SourceError(RuntimeError):
+class SourceError(SconesError, RuntimeError):
     """The archive could not be found, downloaded or verified; the message says what to do."""
 
 

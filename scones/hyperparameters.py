@@ -17,6 +17,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from scones.errors import InputError
+
 # The ResNet depths the algorithm builds, per the developer guide.
 LARGE_IMAGE_LAYERS = (18, 34, 50, 101, 152, 200)
 SMALL_IMAGE_LAYERS = (20, 32, 44, 56, 110)
@@ -29,7 +31,7 @@ KV_STORES = ("dist_sync", "dist_async")
 COURSE_TRAINING_SAMPLES = 1000
 
 
-class HyperparameterError(ValueError):
+class HyperparameterError(InputError):
     """A hyperparameter value SageMaker would refuse; the message gives the valid range."""
 
 
@@ -314,6 +316,10 @@ class Hyperparameters:
             lr_scheduler_factor=0.1,
             augmentation_type="crop",
         )
+
+    def with_overrides(self, overrides: Mapping[str, Any] | None) -> "Hyperparameters":
+        """A copy with ``overrides`` (algorithm names -> values, as ``-H NAME=VALUE`` gives them) applied."""
+        return Hyperparameters.from_mapping({**self.to_sagemaker(), **overrides}) if overrides else self
 
     def replace(self, **changes: Any) -> "Hyperparameters":
         """A copy with ``changes`` applied (validated like the original)."""

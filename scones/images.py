@@ -13,11 +13,13 @@ import io
 import numpy as np
 from PIL import Image
 
+from scones.errors import InputError
+
 CIFAR_SIDE = 32
 CIFAR_ROW_BYTES = 3 * CIFAR_SIDE * CIFAR_SIDE
 
 
-class ImageDecodeError(ValueError):
+class ImageDecodeError(InputError):
     """Bytes that are not an image PIL can read."""
 
 
@@ -25,7 +27,7 @@ def row_to_array(row: np.ndarray) -> np.ndarray:
     """Turn one channel-planar CIFAR row (3072 uint8) into a 32×32×3 RGB array."""
     row = np.asarray(row)
     if row.shape != (CIFAR_ROW_BYTES,) or row.dtype != np.uint8:
-        raise ValueError(
+        raise InputError(
             f"a CIFAR row is {CIFAR_ROW_BYTES} uint8 values, got shape {row.shape} dtype {row.dtype}"
         )
     return row.reshape(3, CIFAR_SIDE, CIFAR_SIDE).transpose(1, 2, 0)
@@ -35,7 +37,7 @@ def array_to_row(image: np.ndarray) -> np.ndarray:
     """Inverse of :func:`row_to_array`: a 32×32×3 uint8 array back to its CIFAR row."""
     image = np.asarray(image)
     if image.shape != (CIFAR_SIDE, CIFAR_SIDE, 3) or image.dtype != np.uint8:
-        raise ValueError(
+        raise InputError(
             f"a CIFAR image is 32x32x3 uint8, got shape {image.shape} dtype {image.dtype}"
         )
     return np.ascontiguousarray(image.transpose(2, 0, 1)).reshape(CIFAR_ROW_BYTES)

@@ -11,10 +11,12 @@ import json
 import math
 from typing import Sequence
 
+from scones.errors import InputError
+
 DEFAULT_THRESHOLD = 0.93
 
 
-class InferenceFormatError(ValueError):
+class InferenceFormatError(InputError):
     """Not a list of class probabilities."""
 
 
@@ -48,9 +50,9 @@ def check_threshold(threshold) -> float:
     try:
         value = float(threshold)
     except (TypeError, ValueError):
-        raise ValueError(f"THRESHOLD must be a number between 0 and 1, got {threshold!r}") from None
+        raise InputError(f"THRESHOLD must be a number between 0 and 1, got {threshold!r}") from None
     if not 0.0 <= value <= 1.0:
-        raise ValueError(f"THRESHOLD must be between 0 and 1, got {threshold!r}")
+        raise InputError(f"THRESHOLD must be between 0 and 1, got {threshold!r}")
     return value
 
 

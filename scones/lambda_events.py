@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 
+from scones.errors import InputError
 
-class EventFormatError(ValueError):
+
+class EventFormatError(InputError):
     """An event the workflow's Lambdas cannot read; the message names the field and the fix."""
 
 

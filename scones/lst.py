@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from scones.errors import InputError
 
-class LstFormatError(ValueError):
+
+class LstFormatError(InputError):
     """A ``.lst`` line that SageMaker would refuse."""
 
 

@@ -27,11 +27,12 @@ import tarfile
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from scones.errors import InputError
+from scones.bucket_layout import METADATA_FILE, MODEL_FILE
+
 SYMBOL_FILE = "image-classification-symbol.json"
 SHAPES_FILE = "model-shapes.json"
 PARAMS_PATTERN = re.compile(r"image-classification-(\d{4,})\.params")
-MODEL_FILE = "model.tar.gz"
-METADATA_FILE = "scones-metadata.json"
 METADATA_FORMAT = "scones-model-metadata/1"
 DATA_NAME = "data"
 # Far above any ResNet the algorithm builds (ResNet-200 is ~260 MB); guards against gzip bombs.
@@ -41,7 +42,7 @@ _FIX = (f"pass the model.tar.gz of a SageMaker image-classification training job
         f"({SYMBOL_FILE}, image-classification-NNNN.params and {SHAPES_FILE} at the top level)")
 
 
-class ArtifactError(ValueError):
+class ArtifactError(InputError):
     """A model.tar.gz (or metadata file) that cannot be served; the message names the file and the fix."""
 
 
@@ -53,11 +54,6 @@ def params_file(epoch: int) -> str:
 def model_shapes_json(data_shape: Sequence[int]) -> bytes:
     """``model-shapes.json`` as the algorithm writes it: the bound input, batch first."""
     return json.dumps([{"shape": [int(d) for d in data_shape], "name": DATA_NAME}]).encode()
-
-
-def default_class_names(num_classes: int) -> tuple[str, ...]:
-    """Names for classes nobody named: ``class_0``, ``class_1``, … (the class ids of the .lst)."""
-    return tuple(f"class_{index}" for index in range(num_classes))
 
 
 # ----------------------------------------------------------------------------- build
@@ -230,15 +226,3 @@ class ModelMetadata:
             seed=body.get("seed"),
             versions=dict(body.get("versions") or {}),
         )
-
-
-def model_uri(bucket: str, job_name: str, output_prefix: str = "models") -> str:
-    """Where SageMaker puts a job's model: ``s3://BUCKET/<output_prefix>/<job>/output/model.tar.gz``."""
-    return f"s3://{bucket}/{output_prefix.strip('/')}/{job_name}/output/{MODEL_FILE}"
-
-
-def metadata_uri(model_tarball_uri: str) -> str:
-    """The metadata file beside a ``…/model.tar.gz``."""
-    if not model_tarball_uri.endswith("/" + MODEL_FILE):
-        raise ArtifactError(f"expected a …/{MODEL_FILE} URI, got {model_tarball_uri!r}")
-    return model_tarball_uri[: -len(MODEL_FILE)] + METADATA_FILE

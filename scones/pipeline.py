@@ -19,19 +19,23 @@ from typing import Callable, Iterator, Sequence
 
 from scones.backend import (
     DEFAULT_ENDPOINT,
+    Backend,
     EndpointInfo,
     ExecutionOutcome,
     TrainingOutcome,
 )
-from scones.capture import default_capture
-from scones.executions import ExecutionRow, execution_row
+from scones.class_names import DEFAULT_CLASSES
+from scones.execution_inputs import ImageCase
+from scones.execution_rows import ExecutionRow, execution_row
 from scones.inferences import DEFAULT_THRESHOLD
-from scones.staging import DEFAULT_CLASSES
 from scones.monitoring.reading import StorageCaptures
 from scones.monitoring.report import WORKFLOW_GRAPH_FILES, ReportFigure
 from scones.monitoring.threshold_curve import LabelledInference
-from scones.staging import count_training_images
-from scones.test_cases import ImageCase, load_test_entries, pick_cases
+from scones.staged_bucket import pick_test_cases, read_class_names
+
+
+# Without --seed, `scones run` still sends the same test images every time, so runs compare.
+DEFAULT_CASE_SEED = 0
 
 
 class StepFailed(RuntimeError):
@@ -50,7 +54,7 @@ class RunOptions:
     classes: Sequence[str] = DEFAULT_CLASSES
     endpoint_name: str = DEFAULT_ENDPOINT
     executions: int = 10
-    seed: int = 0
+    seed: int | None = None  # training's (None: the backend's own) and the test images' choice
     threshold: float = DEFAULT_THRESHOLD
     hyperparameter_overrides: dict = field(default_factory=dict)  # NAME -> value, over the backend's defaults
     keep_endpoint: bool = False
@@ -90,30 +94,7 @@ def step(name: str, summary: RunSummary, say: Say) -> Iterator[None]:
     summary.steps[name] = time.perf_counter() - started
 
 
-def training_hyperparameters(backend, overrides: dict):
-    """The backend's default hyperparameters for the staged data, with ``overrides`` applied.
-
-    Locally that is :meth:`Hyperparameters.local_default` (tuned for a CPU),
-    on AWS the course's GPU values; ``num_training_samples`` is counted from
-    ``train.lst``.
-    """
-    from scones.hyperparameters import Hyperparameters
-
-    samples = count_training_images(backend.storage, backend.bucket)
-    base = Hyperparameters.local_default(samples) if backend.name == "local" else Hyperparameters.course(samples)
-    return Hyperparameters.from_mapping({**base.to_sagemaker(), **overrides}) if overrides else base
-
-
-def latest_model_uri(storage, bucket: str) -> str:
-    """The newest ``model.tar.gz`` under ``s3://BUCKET/models/`` (by key: job names carry their start time)."""
-    models = [stored.uri for stored in storage.list(f"s3://{bucket}/models/")
-              if stored.uri.endswith("/output/model.tar.gz")]
-    if not models:
-        raise LookupError(f"no model under s3://{bucket}/models/: run `scones train` first, or pass --model-uri")
-    return max(models)
-
-
-def run_executions(backend, workflow, cases: Sequence[ImageCase],
+def run_executions(backend: Backend, workflow, cases: Sequence[ImageCase],
                    class_names: Sequence[str]) -> tuple[list[ExecutionRow], list[ExecutionOutcome]]:
     """One execution per case, named ``scones-RUN-NNNN`` (AWS keeps names unique for 90 days)."""
     run_id = uuid.uuid4().hex[:8]
@@ -121,6 +102,14 @@ def run_executions(backend, workflow, cases: Sequence[ImageCase],
                 for index, case in enumerate(cases)]
     rows = [execution_row(outcome, case, class_names) for outcome, case in zip(outcomes, cases)]
     return rows, outcomes
+
+
+def execute_test_images(backend: Backend, *, endpoint_name: str, threshold: float, count: int, seed: int | None,
+                        definition: dict | None = None) -> tuple[list[ExecutionRow], list[ExecutionOutcome]]:
+    """The execute step: deploy the workflow, run it on ``count`` random staged test images (``scones execute``)."""
+    workflow = backend.deploy_workflow(endpoint_name=endpoint_name, threshold=threshold, definition=definition)
+    cases = pick_test_cases(backend.storage, backend.bucket, count, seed)
+    return run_executions(backend, workflow, cases, read_class_names(backend.storage, backend.bucket) or ())
 
 
 def write_executions(out_dir: Path, rows: Sequence[ExecutionRow], outcomes: Sequence[ExecutionOutcome]) -> None:
@@ -175,7 +164,7 @@ def download_prefix(storage, prefix_uri: str, target: Path) -> int:
     return count
 
 
-def run_pipeline(backend, options: RunOptions, say: Say, *, build_monitor_report: Callable) -> RunSummary:
+def run_pipeline(backend: Backend, options: RunOptions, say: Say, *, build_monitor_report: Callable) -> RunSummary:
     """Stage → train → deploy → executions → endpoint torn down → monitoring."""
     summary = RunSummary()
     class_names: list[str] = []
@@ -185,23 +174,22 @@ def run_pipeline(backend, options: RunOptions, say: Say, *, build_monitor_report
         report = backend.stage(options.archive, classes=options.classes)
         say(report.summary())
     with step("train", summary, say):
-        hyperparameters = training_hyperparameters(backend, options.hyperparameter_overrides)
+        hyperparameters = backend.default_hyperparameters(options.hyperparameter_overrides)
         summary.training = backend.train(hyperparameters=hyperparameters, seed=options.seed, log=say)
         (out / "model.tar.gz").write_bytes(backend.storage.get(summary.training.model_uri))
         class_names = list(summary.training.class_names)
         say(f"model: {summary.training.model_uri} (validation accuracy "
             f"{summary.training.validation_accuracy:.3f}, best epoch {summary.training.best_epoch})")
-    capture = default_capture(backend.bucket)
     graphs: list[ReportFigure] = []
     try:
         with step("deploy", summary, say):
             summary.endpoint = backend.deploy(model_uri=summary.training.model_uri,
-                                              endpoint_name=options.endpoint_name, capture=capture)
+                                              endpoint_name=options.endpoint_name)
             say(f"endpoint {summary.endpoint.name} at {summary.endpoint.location}")
         with step("execute", summary, say):
             workflow = backend.deploy_workflow(endpoint_name=options.endpoint_name, threshold=options.threshold)
-            cases = pick_cases(load_test_entries(backend.storage, backend.bucket), backend.bucket,
-                               options.executions, options.seed)
+            cases = pick_test_cases(backend.storage, backend.bucket, options.executions,
+                                    DEFAULT_CASE_SEED if options.seed is None else options.seed)
             summary.rows, outcomes = run_executions(backend, workflow, cases, class_names)
             write_executions(out, summary.rows, outcomes)
             graphs = workflow_graphs(workflow.definition, outcomes)
@@ -210,7 +198,7 @@ def run_pipeline(backend, options: RunOptions, say: Say, *, build_monitor_report
             backend.delete_endpoint(summary.endpoint.name)
             say(f"endpoint {summary.endpoint.name} deleted (its captures are flushed)")
     with step("monitor", summary, say):
-        capture_uri = f"{capture.destination_s3_uri}/{options.endpoint_name}/"
+        capture_uri = backend.captures_uri(options.endpoint_name)
         copied = download_prefix(backend.storage, capture_uri, out / "captures")
         say(f"{copied} capture file(s) copied to {out / 'captures'}")
         summary.monitor = build_monitor_report(StorageCaptures(backend.storage, capture_uri),

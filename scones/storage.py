@@ -7,48 +7,26 @@ given. Errors are turned into messages that name the URI and what to do.
 
 from __future__ import annotations
 
-import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping
 
-import boto3
-import botocore.config
 import botocore.exceptions
+
+from scones.clients import make_client
+from scones.errors import SconesError
+from scones.s3_uri import S3Uri
 
 # Enough parallel requests to hide per-request latency without swamping a laptop.
 DEFAULT_CONCURRENCY = 16
 
 
-class StorageError(RuntimeError):
+class StorageError(SconesError, RuntimeError):
     """A storage operation failed; the message names the URI and the fix."""
 
 
 class NoSuchObject(StorageError, FileNotFoundError):
     """The object (or its bucket) does not exist."""
-
-
-@dataclass(frozen=True)
-class S3Uri:
-    bucket: str
-    key: str
-
-    @classmethod
-    def parse(cls, uri: str) -> "S3Uri":
-        """Split ``s3://bucket/key``; the key may be empty (a bucket or a prefix)."""
-        if not isinstance(uri, str) or not uri.startswith("s3://"):
-            raise ValueError(f"expected an s3://bucket/key URI, got {uri!r}")
-        bucket, _, key = uri[len("s3://"):].partition("/")
-        if not bucket:
-            raise ValueError(f"the URI {uri!r} names no bucket; write s3://BUCKET/key")
-        return cls(bucket, key)
-
-    def __str__(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
-
-    def join(self, *parts: str) -> "S3Uri":
-        key = "/".join(p.strip("/") for p in (self.key, *parts) if p.strip("/"))
-        return S3Uri(self.bucket, key)
 
 
 @dataclass(frozen=True)
@@ -58,29 +36,9 @@ class StoredObject:
     etag: str  # the MD5 hex digest for single-part uploads, as S3 computes it
 
 
-def content_md5(data: bytes) -> str:
-    """The ETag S3 gives a single-part upload of ``data``."""
-    return hashlib.md5(data).hexdigest()
-
-
-def s3_client(endpoint_url: str | None = None, *, region: str | None = None, max_pool: int = 32):
-    """A boto3 S3 client; ``endpoint_url`` None means AWS itself.
-
-    Local endpoints get path-style addressing (no DNS per bucket) and dummy
-    credentials when none are configured, so nothing has to be set up first.
-    """
-    config = botocore.config.Config(
-        max_pool_connections=max_pool,
-        retries={"max_attempts": 5, "mode": "standard"},
-        s3={"addressing_style": "path"} if endpoint_url else {},
-    )
-    session = boto3.session.Session()
-    kwargs: dict = {"config": config, "region_name": region or session.region_name or "us-east-1"}
-    if endpoint_url:
-        kwargs["endpoint_url"] = endpoint_url
-        if session.get_credentials() is None:
-            kwargs.update(aws_access_key_id="test", aws_secret_access_key="test")
-    return session.client("s3", **kwargs)
+def s3_client(endpoint_url: str | None = None, *, region: str | None = None):
+    """A boto3 S3 client for ``endpoint_url`` (None: AWS itself), from the one client factory."""
+    return make_client("s3", endpoint_url=endpoint_url, region=region)
 
 
 class Storage:

@@ -12,25 +12,11 @@ import importlib
 import importlib.resources
 from typing import Callable, Mapping
 
+from scones.errors import InputError
 from scones.asl import load, substitute
+from scones.workflow_functions import FUNCTIONS, HANDLER_MODULES
 
 DEFINITION_FILE = "scones_workflow.asl.json"
-WORKFLOW_NAME = "scones-workflow"
-
-# The workflow's functions, by the logical names its placeholders use.
-FUNCTIONS = {
-    "serializeImageData": "SerializeImageDataArn",
-    "classifyImage": "ClassifyImageArn",
-    "filterInferences": "FilterInferencesArn",
-}
-# Which handler module in lambdas/ each function runs.
-HANDLER_MODULES = {
-    "serializeImageData": "serialize_image_data",
-    "classifyImage": "classify_image",
-    "filterInferences": "filter_inferences",
-}
-
-
 def workflow_definition() -> dict:
     """The workflow as the repository ships it, placeholders and all."""
     return load(importlib.resources.files("scones.asl").joinpath(DEFINITION_FILE).read_text(encoding="utf-8"))
@@ -79,6 +65,15 @@ def bind_by_order(definition: dict) -> dict[str, str]:
     """
     functions = called_functions(definition)
     if len(functions) != len(FUNCTIONS):
-        raise ValueError(f"the definition calls {len(functions)} Lambda function(s) ({', '.join(functions) or 'none'}); "
+        raise InputError(f"the definition calls {len(functions)} Lambda function(s) ({', '.join(functions) or 'none'}); "
                          f"Scones binds exactly three, in order: {', '.join(FUNCTIONS)}")
     return dict(zip(functions, FUNCTIONS))
+
+
+def bound_workflow(definition: dict | None, function_arn: Callable[[str], str]) -> tuple[dict[str, str], dict]:
+    """``(functions, definition)`` of a workflow run in-process: Scones's own, its functions at
+    ``function_arn(logical)``; or a user's ``definition`` as it is, its functions bound in call order."""
+    if definition is None:
+        functions = {logical: function_arn(logical) for logical in FUNCTIONS}
+        return functions, fill_definition(workflow_definition(), functions)
+    return {logical: called for called, logical in bind_by_order(definition).items()}, definition

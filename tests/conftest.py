@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from scones.backends.local.s3_service import EmbeddedS3, localstack_is_healthy, localstack_url
+from scones.backends.local.s3_choice import EmbeddedS3, localstack_is_healthy, localstack_url
 from scones.storage import Storage, s3_client
 
 _bucket_numbers = itertools.count()

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import time
 from functools import cached_property
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import boto3
-import botocore.config
 
 from scones.backend import (
     DEFAULT_ENDPOINT,
+    Backend,
     CleanupReport,
     EndpointInfo,
     ExecutionOutcome,
@@ -45,21 +45,24 @@ from scones.backends.aws.lambda_packaging import package_handler
 from scones.backends.aws.naming import DEFAULT_PROJECT, Scope, check_sagemaker_name, ecr_repository_arn
 from scones.backends.aws.roles import ensure_role
 from scones.backends.aws.state_machines import ensure_state_machine, run_execution
-from scones.backends.aws.training import TrainingSettings, check_staged, run_training_job
+from scones.backends.aws.training import TrainingSettings, run_training_job
 from scones.backends.aws.training import training_job_request, training_outcome
 from scones.backends.aws.waiters import Poller
 from scones.capture import CaptureConfig
+from scones.class_names import DEFAULT_CLASSES
+from scones.clients import make_client
+from scones.errors import InputError
 from scones.hyperparameters import Hyperparameters
 from scones.inferences import DEFAULT_THRESHOLD, check_threshold
-from scones.monitoring.reading import endpoint_capture_uri
-from scones.staging import DEFAULT_CLASSES, StageReport, class_names_for, stage_archive
-from scones.storage import S3Uri, Storage
-from scones.workflow import HANDLER_MODULES, fill_definition, workflow_definition
+from scones.s3_uri import S3Uri
+from scones.staged_bucket import StageReport, check_staged, class_names_for, count_training_images, read_class_names
+from scones.staged_bucket import stage_archive
+from scones.storage import Storage
+from scones.workflow import fill_definition, workflow_definition
+from scones.workflow_functions import HANDLER_MODULES
 
-CAPTURE_PREFIX = "data_capture"
 
-
-class AwsBackend:
+class AwsBackend(Backend):
     """Scones on AWS. Every setting has the course's value as its default."""
 
     name = "aws"
@@ -86,7 +89,7 @@ class AwsBackend:
         endpoint_url: str | None = None,
     ):
         if endpoint_url:
-            raise ValueError("--endpoint-url is for the local backend; the aws backend talks to AWS itself")
+            raise InputError("--endpoint-url is for the local backend; the aws backend talks to AWS itself")
         self.session = session or boto3.session.Session(region_name=region)
         self.region = region or self.session.region_name
         if not self.region:
@@ -109,11 +112,9 @@ class AwsBackend:
     # ------------------------------------------------------------- plumbing
 
     def client(self, service: str):
-        """One client per service, from the backend's session (standard retries, a pool for S3's threads)."""
+        """One client per service, from the backend's session and the one client factory."""
         if service not in self._clients:
-            config = botocore.config.Config(retries={"max_attempts": 8, "mode": "standard"},
-                                            max_pool_connections=32)
-            self._clients[service] = self.session.client(service, region_name=self.region, config=config)
+            self._clients[service] = make_client(service, region=self.region, session=self.session)
         return self._clients[service]
 
     @cached_property
@@ -140,9 +141,6 @@ class AwsBackend:
     def storage(self) -> Storage:
         return Storage(self.client("s3"))
 
-    def _bucket_or_default(self, bucket: str | None) -> str:
-        return bucket or self.bucket
-
     def _ensure_role(self, spec: RoleSpec) -> str:
         with aws_errors(f"creating or updating the IAM role {spec.name}"):
             return ensure_role(self.client("iam"), self.scope, spec, self.log)
@@ -155,9 +153,9 @@ class AwsBackend:
                                                      image_repository_arn=ecr_repository_arn(self.image_uri,
                                                                                              self.scope.partition)))
 
-    def role_specs(self, *, bucket: str | None = None, endpoint_name: str = DEFAULT_ENDPOINT) -> list[RoleSpec]:
+    def role_specs(self, *, endpoint_name: str = DEFAULT_ENDPOINT) -> list[RoleSpec]:
         """Every role a deployment uses, with its generated policies (what ``scones aws policies`` prints)."""
-        return all_role_specs(self.scope, bucket=self._bucket_or_default(bucket), endpoint_name=endpoint_name,
+        return all_role_specs(self.scope, bucket=self.bucket, endpoint_name=endpoint_name,
                               image_repository_arn=ecr_repository_arn(self.image_uri, self.scope.partition),
                               image_prefixes=self.image_prefixes)
 
@@ -172,27 +170,32 @@ class AwsBackend:
             f"endpoint on {self.endpoint_instance_type}",
         ]
 
-    def stage(self, archive_path: str, *, bucket: str | None = None, classes: Sequence[str] = DEFAULT_CLASSES,
+    def stage(self, archive_path: str, *, classes: Sequence[str] = DEFAULT_CLASSES, on_plan=None,
               on_progress=None) -> StageReport:
-        target = self._bucket_or_default(bucket)
-        report = stage_archive(archive_path, self.storage, target, classes, on_progress=on_progress)
+        """Stage into the bucket; a bucket this creates is tagged, so cleanup and cost reports find it."""
+        report = stage_archive(archive_path, self.storage, self.bucket, classes, on_plan=on_plan,
+                               on_progress=on_progress)
         if report.bucket_created:
-            with aws_errors(f"tagging the new bucket {target}"):
-                self.client("s3").put_bucket_tagging(Bucket=target, Tagging={"TagSet": self.scope.tag_list})
+            with aws_errors(f"tagging the new bucket {self.bucket}"):
+                self.client("s3").put_bucket_tagging(Bucket=self.bucket, Tagging={"TagSet": self.scope.tag_list})
         return report
 
-    def train(self, *, bucket: str | None = None, hyperparameters: Hyperparameters, job_name: str | None = None,
+    def default_hyperparameters(self, overrides: Mapping[str, str] | None = None) -> Hyperparameters:
+        """The course's GPU values (:meth:`Hyperparameters.course`) for the staged ``train.lst``, with ``overrides``."""
+        return Hyperparameters.course(count_training_images(self.storage, self.bucket)).with_overrides(overrides)
+
+    def train(self, *, hyperparameters: Hyperparameters | None = None, job_name: str | None = None,
               seed: int | None = None, log: Callable[[str], None] | None = None) -> TrainingOutcome:
         """Train on SageMaker and follow the job to the end (minutes on ml.p3.2xlarge; billed per second)."""
         log = log or self.log
-        target = self._bucket_or_default(bucket)
         if seed is not None:
             log("note: the built-in algorithm takes no seed; --seed applies to local training only")
-        check_staged(self.storage, target)
-        class_names = class_names_for(self.storage, target, hyperparameters.num_classes)
+        check_staged(self.storage, self.bucket)
+        hyperparameters = hyperparameters or self.default_hyperparameters()
+        class_names = class_names_for(self.storage, self.bucket, hyperparameters.num_classes)
         name = check_sagemaker_name(job_name or sdk.timestamped_name("scones-image-classification"), "job name")
-        request = training_job_request(job_name=name, bucket=target, image_uri=self.image_uri,
-                                       role_arn=self.sagemaker_role_arn(target),
+        request = training_job_request(job_name=name, bucket=self.bucket, image_uri=self.image_uri,
+                                       role_arn=self.sagemaker_role_arn(self.bucket),
                                        hyperparameters=hyperparameters.to_sagemaker(), settings=self.training_settings,
                                        tags=self.scope.tag_list)
         with aws_errors(f"training job {name}", instance_type=self.training_settings.instance_type):
@@ -200,28 +203,23 @@ class AwsBackend:
                                                   poller=self.poller, settings=self.training_settings, log=log)
         return training_outcome(description, lines, class_names)
 
-    def capture_uri(self, endpoint_name: str = DEFAULT_ENDPOINT, *, bucket: str | None = None) -> str:
-        """Where the endpoint's Data Capture files land (what monitoring reads through ``storage``)."""
-        return endpoint_capture_uri(self._bucket_or_default(bucket), endpoint_name, CAPTURE_PREFIX)
+    def deploy(self, *, model_uri: str, endpoint_name: str = DEFAULT_ENDPOINT, capture: CaptureConfig | None = None,
+               instance_type: str | None = None) -> EndpointInfo:
+        """Create the endpoint, or swap an existing one to the new model (blue/green).
 
-    def default_capture(self, bucket: str | None = None) -> CaptureConfig:
-        return CaptureConfig(f"s3://{self._bucket_or_default(bucket)}/{CAPTURE_PREFIX}",
-                             sampling_percentage=self.capture_sampling_percentage)
-
-    def deploy(self, *, model_uri: str, endpoint_name: str = DEFAULT_ENDPOINT, bucket: str | None = None,
-               capture: CaptureConfig | None = None, instance_type: str | None = None,
-               class_names: Sequence[str] | None = None) -> EndpointInfo:
-        """Create the endpoint, or swap an existing one to the new model (blue/green)."""
-        target = self._bucket_or_default(bucket)
+        The model is tagged with the staged class names, so whoever finds the
+        endpoint in the account can tell what its class ids mean.
+        """
         check_sagemaker_name(endpoint_name, "endpoint name")
         model_bucket = S3Uri.parse(model_uri).bucket
-        if model_bucket != target and not self._role_arn:
-            raise SconesAwsError(f"the model {model_uri} is outside s3://{target}/, which is all Scones's role reads",
-                                 f"pass --bucket {model_bucket}, or --role-arn with a role that can read it",
+        if model_bucket != self.bucket and not self._role_arn:
+            raise SconesAwsError(f"the model {model_uri} is outside s3://{self.bucket}/, which is all Scones's role "
+                                 "reads", f"pass --bucket {model_bucket}, or --role-arn with a role that can read it",
                                  code="ModelOutsideBucket")
-        capture = capture or self.default_capture(target)
+        capture = capture or self.default_capture()
         instance = instance_type or self.endpoint_instance_type
-        role_arn = self.sagemaker_role_arn(target)
+        role_arn = self.sagemaker_role_arn(self.bucket)
+        class_names = read_class_names(self.storage, self.bucket)
         model_tags = self.scope.tag_list + ([endpoints.class_names_tag(class_names)] if class_names else [])
         model = endpoints.model_request(model_name=sdk.unique_name(f"{endpoint_name}-model"), image_uri=self.image_uri,
                                         model_uri=model_uri, role_arn=role_arn, tags=model_tags)
@@ -243,14 +241,14 @@ class AwsBackend:
         with aws_errors(f"deleting endpoint {endpoint_name}"):
             return endpoints.delete_endpoint(self.client("sagemaker"), self.scope, endpoint_name, self.log)
 
-    def deploy_functions(self, *, endpoint_name: str = DEFAULT_ENDPOINT, threshold: float = DEFAULT_THRESHOLD,
-                         bucket: str | None = None) -> dict[str, str]:
+    def deploy_functions(self, *, endpoint_name: str = DEFAULT_ENDPOINT,
+                         threshold: float = DEFAULT_THRESHOLD) -> dict[str, str]:
         """The three Lambda functions and their roles; returns logical name → function ARN."""
         limit = check_threshold(threshold)
         environments = {"serializeImageData": {}, "classifyImage": {"ENDPOINT_NAME": endpoint_name},
                         "filterInferences": {"THRESHOLD": repr(limit)}}
         arns = {}
-        for spec in lambda_role_specs(self.scope, bucket=self._bucket_or_default(bucket), endpoint_name=endpoint_name,
+        for spec in lambda_role_specs(self.scope, bucket=self.bucket, endpoint_name=endpoint_name,
                                       image_prefixes=self.image_prefixes):
             logical = spec.purpose
             function = FunctionSpec(name=self.scope.function_name(logical),
@@ -263,26 +261,33 @@ class AwsBackend:
         return arns
 
     def deploy_workflow(self, *, endpoint_name: str = DEFAULT_ENDPOINT, threshold: float = DEFAULT_THRESHOLD,
-                        bucket: str | None = None) -> WorkflowInfo:
-        """Functions, roles and the state machine from ``asl/scones_workflow.asl.json``; idempotent."""
-        functions = self.deploy_functions(endpoint_name=endpoint_name, threshold=threshold, bucket=bucket)
+                        definition: dict | None = None) -> WorkflowInfo:
+        """Functions, roles and the state machine from ``asl/scones_workflow.asl.json``; idempotent.
+
+        A user's own ``definition`` is refused: its functions and roles belong to
+        the account it was exported from, and Scones deploys only what it can tag and clean up.
+        """
+        if definition is not None:
+            raise InputError("--definition runs your own state machine on the local backend; "
+                             "on AWS, deploy it with your own tools")
+        functions = self.deploy_functions(endpoint_name=endpoint_name, threshold=threshold)
         definition = fill_definition(workflow_definition(), functions)
         role_arn = self._ensure_role(workflow_role_spec(self.scope))
         with aws_errors(f"deploying the state machine {self.scope.state_machine_name}"):
             arn = ensure_state_machine(self.client("stepfunctions"), self.scope, definition=definition,
                                        role_arn=role_arn, poller=self.poller, log=self.log)
-        return WorkflowInfo(state_machine=arn, functions=functions, definition=definition)
+        return WorkflowInfo(state_machine=arn, functions=functions, definition=definition, endpoint_name=endpoint_name,
+                            threshold=threshold)
 
-    def start_execution(self, workflow: WorkflowInfo | str, execution_input: dict, *,
+    def start_execution(self, workflow: WorkflowInfo, execution_input: dict, *,
                         name: str | None = None) -> ExecutionOutcome:
         """Run one execution to its end; status, output, error, cause and the full history."""
-        arn = workflow.state_machine if isinstance(workflow, WorkflowInfo) else workflow
         execution_name = name or sdk.unique_name("scones-execution")
         with aws_errors(f"execution {execution_name}"):
-            return run_execution(self.client("stepfunctions"), arn, execution_input, name=execution_name,
+            return run_execution(self.client("stepfunctions"), workflow.state_machine, execution_input, name=execution_name,
                                  poller=self.poller)
 
-    def cleanup(self, *, dry_run: bool = False, delete_data: bool = False, bucket: str | None = None) -> CleanupReport:
+    def cleanup(self, *, dry_run: bool = False, delete_data: bool = False) -> CleanupReport:
         """Delete everything tagged with this project (data only with ``delete_data``); never anything else."""
         with aws_errors("cleaning up"):
             arns = cleanup_steps.tagged_arns(self.client("resourcegroupstaggingapi"), self.scope)
@@ -290,15 +295,9 @@ class AwsBackend:
                       + cleanup_steps.workflow_doomed(self.client("stepfunctions"), self.client("lambda"), arns)
                       + cleanup_steps.role_doomed(self.client("iam"), self.scope))
             if delete_data:
-                doomed += cleanup_steps.data_doomed(self.storage, self._bucket_or_default(bucket))
+                doomed += cleanup_steps.data_doomed(self.storage, self.bucket)
             return cleanup_steps.run_cleanup(doomed, dry_run=dry_run, scope=self.scope, log=self.log)
 
     def close(self) -> None:
         """Nothing runs locally; clients hold only connection pools."""
         self._clients.clear()
-
-    def __enter__(self) -> "AwsBackend":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

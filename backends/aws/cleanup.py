@@ -23,19 +23,17 @@ from typing import Callable
 
 import botocore.exceptions
 
+from scones import bucket_layout as layout
 from scones.backend import CleanupReport
 from scones.backends.aws.errors import is_not_found
 from scones.backends.aws.naming import PROJECT_TAG, Scope
 from scones.backends.aws.prices import describe_price, hourly_cost
 from scones.backends.aws.roles import delete_role, scones_roles
-from scones.storage import NoSuchObject, Storage
+from scones.staged_bucket import data_uris
+from scones.storage import Storage
 
 RESOURCE_TYPES = ("sagemaker:training-job", "sagemaker:endpoint", "sagemaker:endpoint-config", "sagemaker:model",
                   "states:stateMachine", "lambda:function")
-# The bucket's Scones data: staging, training output, captures, Scones's own files.
-DATA_PREFIXES = ("train/", "test/", "models/", "data_capture/", "scones/")
-DATA_ROOT_NAMES = ("classes.json",)
-DATA_ROOT_SUFFIX = ".lst"
 
 
 @dataclass(frozen=True)
@@ -149,24 +147,12 @@ def role_doomed(iam, scope: Scope) -> list[Doomed]:
     return [Doomed("IAM role", name, lambda name=name: delete_role(iam, name)) for name in scones_roles(iam, scope)]
 
 
-def data_keys(storage: Storage, bucket: str) -> list[str]:
-    """URIs of the Scones objects in ``bucket``: the prefixes, root ``*.lst`` files and ``classes.json``."""
-    uris = [stored.uri for prefix in DATA_PREFIXES for stored in storage.list(f"s3://{bucket}/{prefix}")]
-    pages = storage.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Delimiter="/")
-    root = [item["Key"] for page in pages for item in page.get("Contents", [])]
-    uris += [f"s3://{bucket}/{key}" for key in root if key.endswith(DATA_ROOT_SUFFIX) or key in DATA_ROOT_NAMES]
-    return sorted(uris)
-
-
 def data_doomed(storage: Storage, bucket: str) -> list[Doomed]:
-    try:
-        uris = data_keys(storage, bucket)
-    except NoSuchObject:  # no such bucket: no data
-        return []
+    uris = data_uris(storage, bucket)
     if not uris:
         return []
-    return [Doomed("data", f"{len(uris)} object(s) under s3://{bucket}/ ({', '.join(DATA_PREFIXES)}, *.lst, "
-                           f"{', '.join(DATA_ROOT_NAMES)})", lambda: storage.delete(uris))]
+    return [Doomed("data", f"{len(uris)} object(s) under s3://{bucket}/ ({', '.join(layout.DATA_PREFIXES)})",
+                   lambda: storage.delete(uris))]
 
 
 def run_cleanup(doomed: list[Doomed], *, dry_run: bool, scope: Scope, log: Callable[[str], None]) -> CleanupReport:

@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 
 import botocore.exceptions
 
+from scones.errors import InputError
 from scones.backend import DEFAULT_VARIANT
 from scones.backends.aws.errors import SconesAwsError, is_not_found
 from scones.backends.aws.naming import PROJECT_TAG, Scope
@@ -31,7 +32,7 @@ def class_names_tag(class_names: Sequence[str]) -> dict:
     """The class names, id order, space-separated (tag values allow letters, digits, spaces and _.:/=+-@)."""
     value = " ".join(class_names)
     if len(value) > 256 or any(" " in name or not name for name in class_names):
-        raise ValueError(f"class names {list(class_names)!r} do not fit a tag: non-empty, no spaces, 256 characters")
+        raise InputError(f"class names {list(class_names)!r} do not fit a tag: non-empty, no spaces, 256 characters")
     return {"Key": CLASS_NAMES_TAG, "Value": value}
 
 

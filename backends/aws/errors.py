@@ -16,6 +16,8 @@ from typing import Iterator
 
 import botocore.exceptions
 
+from scones.errors import SconesError
+
 CREDENTIALS_ADVICE = (
     "configure AWS credentials: run `aws configure` (access key) or `aws sso login --profile NAME` and "
     "export AWS_PROFILE=NAME, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
@@ -44,7 +46,7 @@ _ACCESS = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Au
 _THROTTLED = {"ThrottlingException", "Throttling", "TooManyRequestsException", "SlowDown"}
 
 
-class SconesAwsError(RuntimeError):
+class SconesAwsError(SconesError, RuntimeError):
     """An AWS call failed; ``advice`` says what to do about it."""
 
     def __init__(self, message: str, advice: str, *, code: str | None = None):

@@ -19,15 +19,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from scones import bucket_layout as layout
 from scones.backends.aws.naming import SAGEMAKER_ROLE, WORKFLOW_ROLE, Scope
-from scones.workflow import FUNCTIONS
+from scones.workflow_functions import FUNCTIONS
 
 VERSION = "2012-10-17"
 # What SageMaker reads and writes in the bucket (the layout staging and training use).
-TRAINING_INPUTS = ("train/*", "test/*", "train.lst", "test.lst")
-MODELS = "models/*"
-CAPTURES = "data_capture/*"
-DEFAULT_IMAGE_PREFIXES = ("test/",)
+TRAINING_INPUTS = tuple(key + "*" if key.endswith("/") else key for _, key in layout.TRAINING_CHANNELS)
+MODELS = layout.MODELS_PREFIX + "*"
+CAPTURES = layout.CAPTURE_PREFIX + "/*"
+DEFAULT_IMAGE_PREFIXES = layout.WORKFLOW_IMAGE_PREFIXES
 # Pulling a private ECR image: the token is account-wide (Resource "*" is the only form it takes).
 ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
 LOG_WRITE = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]

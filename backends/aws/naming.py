@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from scones.workflow import FUNCTIONS, WORKFLOW_NAME
+from scones.errors import InputError
+from scones.workflow_functions import FUNCTIONS, WORKFLOW_NAME
 
 # Every resource Scones creates carries this tag; cleanup deletes nothing without it.
 PROJECT_TAG = "scones:project"
@@ -34,7 +35,7 @@ def kebab(name: str) -> str:
 
 def check_sagemaker_name(name: str, what: str) -> str:
     if not _SAGEMAKER_NAME.fullmatch(name):
-        raise ValueError(f"{what} {name!r} is not a valid SageMaker name: 1-63 letters, digits and hyphens, "
+        raise InputError(f"{what} {name!r} is not a valid SageMaker name: 1-63 letters, digits and hyphens, "
                          "starting and ending with a letter or digit")
     return name
 
@@ -43,7 +44,7 @@ def ecr_repository_arn(image_uri: str, partition: str = "aws") -> str:
     """The ECR repository an image URI points at (``ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG``)."""
     match = _ECR_IMAGE.match(image_uri)
     if match is None:
-        raise ValueError(f"{image_uri!r} is not an ECR image URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG)")
+        raise InputError(f"{image_uri!r} is not an ECR image URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG)")
     return f"arn:{partition}:ecr:{match['region']}:{match['registry']}:repository/{match['repository']}"
 
 
@@ -61,14 +62,14 @@ class Scope:
 
     def function_name(self, logical: str) -> str:
         if logical not in FUNCTIONS:
-            raise ValueError(f"unknown function {logical!r}; Scones deploys {', '.join(FUNCTIONS)}")
+            raise InputError(f"unknown function {logical!r}; Scones deploys {', '.join(FUNCTIONS)}")
         return f"{self.prefix}{logical}"
 
     def role_name(self, purpose: str) -> str:
         """``scones-<purpose>``; purposes are the function names, sagemaker-execution and workflow."""
         name = f"{self.prefix}scones-{kebab(purpose)}"
         if len(name) > 64:
-            raise ValueError(f"role name {name!r} is longer than IAM's 64 characters; shorten the prefix")
+            raise InputError(f"role name {name!r} is longer than IAM's 64 characters; shorten the prefix")
         return name
 
     @property

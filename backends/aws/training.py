@@ -18,18 +18,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from scones.errors import InputError
+from scones import bucket_layout as layout
 from scones.backend import TrainingOutcome
 from scones.backends.aws.errors import SconesAwsError
 from scones.backends.aws.prices import hourly_price
 from scones.backends.aws.training_logs import TRAINING_LOG_GROUP, LogFollower
 from scones.backends.aws.waiters import Poller
-from scones.storage import Storage
 from scones.training_log import EpochMetrics, collect_epochs, parse_metric
 
 CONTENT_TYPE = "application/x-image"
-# (channel name, key under the bucket): the validation channel is the CIFAR test split.
-CHANNELS = (("train", "train/"), ("validation", "test/"), ("train_lst", "train.lst"), ("validation_lst", "test.lst"))
-OUTPUT_PREFIX = "models"
 TERMINAL_STATUSES = ("Completed", "Failed", "Stopped")
 # Lines worth showing as they arrive; everything is kept for parsing and for the failure tail.
 SHOWN_MARKERS = ("Storing the best model", "ERROR", "Error")
@@ -52,7 +50,7 @@ class TrainingSettings:
 
     def __post_init__(self):
         if self.spot and self.max_wait_seconds is not None and self.max_wait_seconds < self.max_runtime_seconds:
-            raise ValueError(f"max_wait_seconds ({self.max_wait_seconds}) must be at least "
+            raise InputError(f"max_wait_seconds ({self.max_wait_seconds}) must be at least "
                              f"max_runtime_seconds ({self.max_runtime_seconds}) for spot training")
 
     @property
@@ -78,11 +76,7 @@ def channel(name: str, s3_uri: str) -> dict:
 
 
 def input_channels(bucket: str) -> list[dict]:
-    return [channel(name, f"s3://{bucket}/{key}") for name, key in CHANNELS]
-
-
-def checkpoint_uri(bucket: str, job_name: str) -> str:
-    return f"s3://{bucket}/{OUTPUT_PREFIX}/checkpoints/{job_name}/"
+    return [channel(name, layout.uri(bucket, key)) for name, key in layout.TRAINING_CHANNELS]
 
 
 def training_job_request(*, job_name: str, bucket: str, image_uri: str, role_arn: str,
@@ -94,7 +88,7 @@ def training_job_request(*, job_name: str, bucket: str, image_uri: str, role_arn
         "RoleArn": role_arn,
         "HyperParameters": dict(hyperparameters),
         "InputDataConfig": input_channels(bucket),
-        "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/{OUTPUT_PREFIX}/"},
+        "OutputDataConfig": {"S3OutputPath": layout.training_output_uri(bucket)},
         "ResourceConfig": {"InstanceType": settings.instance_type, "InstanceCount": settings.instance_count,
                            "VolumeSizeInGB": settings.volume_size_gb},
         "StoppingCondition": settings.stopping_condition,
@@ -102,18 +96,8 @@ def training_job_request(*, job_name: str, bucket: str, image_uri: str, role_arn
     }
     if settings.spot:
         request["EnableManagedSpotTraining"] = True
-        request["CheckpointConfig"] = {"S3Uri": checkpoint_uri(bucket, job_name)}
+        request["CheckpointConfig"] = {"S3Uri": layout.checkpoints_uri(bucket, job_name)}
     return request
-
-
-# ----------------------------------------------------------------- staged data
-
-def check_staged(storage: Storage, bucket: str) -> None:
-    """Refuse to start a paid job on a bucket without the listings (staging writes them last)."""
-    missing = [key for _, key in CHANNELS if key.endswith(".lst") and not storage.exists(f"s3://{bucket}/{key}")]
-    if missing:
-        raise SconesAwsError(f"s3://{bucket}/ has no {' or '.join(missing)}",
-                             f"run `scones stage --backend aws --bucket {bucket}` first", code="NotStaged")
 
 
 # ------------------------------------------------------------------- outcome

@@ -1,7 +1,7 @@
 """The local backend: everything on this machine, nothing billed.
 
 - Storage is a real S3 API over HTTP: LocalStack when it runs, else an S3
-  server started here on 127.0.0.1 (:mod:`.s3_service`).
+  server started here on 127.0.0.1 (:mod:`.s3_choice`).
 - Training is MXNet on the CPU (:mod:`.training`), writing the built-in
   algorithm's ``model.tar.gz``.
 - Endpoints are served by a SageMaker-runtime HTTP server in this process
@@ -15,20 +15,24 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import os
 import uuid
-from typing import MutableMapping, Sequence
+from typing import Mapping, Sequence
 
 from scones.backend import (
     DEFAULT_BUCKET,
     DEFAULT_ENDPOINT,
+    Backend,
     CleanupReport,
     EndpointInfo,
     ExecutionOutcome,
+    Log,
     TrainingOutcome,
     WorkflowInfo,
 )
-from scones.backends.local.s3_service import (
+from scones.backends.local.s3_choice import (
     EmbeddedS3,
     S3Endpoint,
     choose_s3_endpoint,
@@ -36,22 +40,25 @@ from scones.backends.local.s3_service import (
     scones_up_is_running,
 )
 from scones.capture import CaptureConfig
+from scones.class_names import DEFAULT_CLASSES
+from scones.clients import make_client
+from scones.function_environment import configured_handler
 from scones.inferences import DEFAULT_THRESHOLD, check_threshold
-from scones.staging import DEFAULT_CLASSES, StageReport, stage_archive
+from scones.staged_bucket import StageReport, count_training_images, data_uris, stage_archive
 from scones.storage import Storage, s3_client
-from scones.workflow import FUNCTIONS, WORKFLOW_NAME, bind_by_order, fill_definition, handler, workflow_definition
+from scones.workflow import bound_workflow, handler
+from scones.workflow_functions import WORKFLOW_NAME
 
 DEFAULT_REGION = "us-east-1"
 # The account id LocalStack and moto use; local ARNs carry it.
 LOCAL_ACCOUNT = "000000000000"
 # Lambda's limit is 900 s; the console's default of 3 s is too short for a first endpoint call here.
 FUNCTION_TIMEOUT_SECONDS = 30
-# Data the workflow writes, removed by `cleanup --delete-data`.
-DATA_PREFIXES = ("train/", "test/", "train.lst", "test.lst", "classes.json", "models/", "data_capture/",
-                 "scones/")
+# Local training is seeded, so a run can be repeated; this is the seed when none is given.
+DEFAULT_SEED = 0
 
 
-class LocalBackend:
+class LocalBackend(Backend):
     name = "local"
 
     def __init__(
@@ -60,11 +67,14 @@ class LocalBackend:
         endpoint_url: str | None = None,
         region: str = DEFAULT_REGION,
         bucket: str = DEFAULT_BUCKET,
-        environ: MutableMapping[str, str] = os.environ,
+        capture_sampling_percentage: int = 100,
+        training_progress: bool = True,
+        environ: Mapping[str, str] = os.environ,
     ):
         self.region = region
         self.bucket = bucket
-        self._environ = environ
+        self.capture_sampling_percentage = capture_sampling_percentage
+        self.training_progress = training_progress
         self._embedded: EmbeddedS3 | None = None
         chosen = choose_s3_endpoint(endpoint_url, environ, localstack_is_healthy, scones_up_is_running)
         if chosen is None:
@@ -74,36 +84,44 @@ class LocalBackend:
         self._storage = Storage(s3_client(chosen.url, region=region))
         self._services = contextlib.ExitStack()
         self._server = None  # the endpoint server, started on first deploy
-        self._machine = None  # the compiled state machine, once deployed
-        self._resources = None
+        self._compiled: dict[str, tuple] = {}  # workflow key -> (StateMachine, Resources)
 
     @property
     def storage(self) -> Storage:
         return self._storage
+
+    @property
+    def storage_is_ephemeral(self) -> bool:
+        return self._embedded is not None
 
     def describe(self) -> list[str]:
         return [self.s3_endpoint.describe()]
 
     # ------------------------------------------------------------------ stage
 
-    def stage(self, archive_path: str, *, bucket: str | None = None,
-              classes: Sequence[str] = DEFAULT_CLASSES, on_progress=None) -> StageReport:
-        return stage_archive(archive_path, self.storage, bucket or self.bucket, classes, on_progress=on_progress)
+    def stage(self, archive_path: str, *, classes: Sequence[str] = DEFAULT_CLASSES, on_plan=None,
+              on_progress=None) -> StageReport:
+        return stage_archive(archive_path, self.storage, self.bucket, classes, on_plan=on_plan,
+                             on_progress=on_progress)
 
     # ------------------------------------------------------------------ train
 
-    def train(self, *, bucket: str | None = None, hyperparameters=None, job_name: str | None = None,
-              seed: int = 0, log=print, progress: bool = True) -> TrainingOutcome:
+    def default_hyperparameters(self, overrides: Mapping[str, str] | None = None):
+        """:meth:`Hyperparameters.local_default` (tuned for a CPU) for the staged ``train.lst``, with ``overrides``."""
+        from scones.hyperparameters import Hyperparameters
+
+        base = Hyperparameters.local_default(num_training_samples=count_training_images(self.storage, self.bucket))
+        return base.with_overrides(overrides)
+
+    def train(self, *, hyperparameters=None, job_name: str | None = None, seed: int | None = None,
+              log: Log | None = None) -> TrainingOutcome:
         """Train MXNet on this machine's CPU from the staged channels; the model lands where SageMaker puts it."""
         from scones.backends.local.training import train_from_storage
-        from scones.hyperparameters import Hyperparameters
-        from scones.staging import count_training_images
 
-        bucket = bucket or self.bucket
-        if hyperparameters is None:
-            hyperparameters = Hyperparameters.local_default(num_training_samples=count_training_images(self.storage, bucket))
-        result = train_from_storage(self.storage, bucket, hyperparameters, job_name=job_name or training_job_name(),
-                                    seed=seed, progress=progress, log=log)
+        hyperparameters = hyperparameters or self.default_hyperparameters()
+        result = train_from_storage(self.storage, self.bucket, hyperparameters, job_name=job_name or training_job_name(),
+                                    seed=DEFAULT_SEED if seed is None else seed, progress=self.training_progress,
+                                    log=log or print)
         return TrainingOutcome(job_name=result.job_name, model_uri=result.model_uri, class_names=result.class_names,
                                best_epoch=result.best_epoch, validation_accuracy=result.best_validation_accuracy,
                                epochs=result.metrics)
@@ -118,21 +136,21 @@ class LocalBackend:
             self._server = self._services.enter_context(serve(self.storage, self.bucket, region=self.region))
         return self._server
 
-    def deploy(self, *, model_uri: str, endpoint_name: str = DEFAULT_ENDPOINT, bucket: str | None = None,
-               capture: CaptureConfig | None = None, instance_type: str | None = None,
-               class_names: Sequence[str] | None = None) -> EndpointInfo:
-        """Serve ``model_uri`` as ``endpoint_name`` from this process, with Data Capture if given.
+    def deploy(self, *, model_uri: str, endpoint_name: str = DEFAULT_ENDPOINT, capture: CaptureConfig | None = None,
+               instance_type: str | None = None) -> EndpointInfo:
+        """Serve ``model_uri`` as ``endpoint_name`` from this process, with Data Capture.
 
         The endpoint lives as long as this backend; its record in S3 lets
         ``scones invoke`` and ``scones execute`` in other processes find it.
+        ``instance_type`` only labels the record: everything runs on this machine.
         """
+        from scones.backends.local.endpoint_records import LOCAL_INSTANCE_TYPE
         from scones.backends.local.endpoints import deploy_local_endpoint
 
-        if bucket not in (None, self.bucket):
-            raise ValueError(f"the local endpoint server records endpoints in s3://{self.bucket}/; "
-                             f"open the backend with bucket={bucket!r} to deploy there")
-        record = deploy_local_endpoint(self._endpoint_server(), endpoint_name, model_uri, capture=capture)
-        return record.to_info()
+        record = deploy_local_endpoint(self._endpoint_server(), endpoint_name, model_uri,
+                                       capture=capture or self.default_capture(),
+                                       instance_type=instance_type or LOCAL_INSTANCE_TYPE)
+        return dataclasses.replace(record.to_info(), served_by_this_process=True)
 
     def endpoint_url(self, endpoint_name: str) -> str:
         """Where ``endpoint_name`` is served: this process's server, or the one its record names."""
@@ -143,7 +161,7 @@ class LocalBackend:
     def invoke_endpoint(self, endpoint_name: str, body: bytes, content_type: str = "image/png") -> list[float]:
         from scones.inferences import parse_inferences
 
-        runtime = runtime_client(self.endpoint_url(endpoint_name), self.region)
+        runtime = make_client("sagemaker-runtime", endpoint_url=self.endpoint_url(endpoint_name), region=self.region)
         response = runtime.invoke_endpoint(EndpointName=endpoint_name, ContentType=content_type, Body=body)
         return parse_inferences(response["Body"].read())
 
@@ -159,72 +177,69 @@ class LocalBackend:
     def function_arn(self, logical: str) -> str:
         return f"arn:aws:lambda:{self.region}:{LOCAL_ACCOUNT}:function:{logical}"
 
-    def function_environment(self, endpoint_name: str, threshold: float) -> dict[str, str]:
+    def function_environment(self, workflow: WorkflowInfo) -> dict[str, str]:
         """What the functions' configuration holds on AWS, plus the local services' URLs."""
         return {
-            "ENDPOINT_NAME": endpoint_name,
-            "THRESHOLD": str(check_threshold(threshold)),
+            "ENDPOINT_NAME": workflow.endpoint_name,
+            "THRESHOLD": str(check_threshold(workflow.threshold)),
             "AWS_ENDPOINT_URL_S3": self.storage.endpoint_url,
-            "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.endpoint_url(endpoint_name),
+            "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.endpoint_url(workflow.endpoint_name),
             "AWS_DEFAULT_REGION": self.region,
         }
 
     def deploy_workflow(self, *, endpoint_name: str = DEFAULT_ENDPOINT, threshold: float = DEFAULT_THRESHOLD,
-                        bucket: str | None = None, definition: dict | None = None) -> WorkflowInfo:
-        """Compile the workflow and configure its in-process functions.
+                        definition: dict | None = None) -> WorkflowInfo:
+        """Scones's workflow with local function ARNs, or a user's exported one with its functions bound.
 
-        Without ``definition`` it is Scones's own, filled with local function
-        ARNs. A user's exported definition runs as it is: the functions it
-        calls are bound to Scones's handlers in call order
-        (:func:`~scones.workflow.bind_by_order`). Lambda configuration is per
-        function on AWS; here the three handlers share this process, so their
-        environment is this process's.
+        A user's definition runs as it is: the functions it calls are bound to
+        Scones's handlers in call order (:func:`~scones.workflow.bind_by_order`).
+        :meth:`start_execution` runs whichever workflow it is given. The endpoint
+        must be served already (EndpointNotFound otherwise): the in-process
+        classifier is pointed at its URL.
         """
+        check_threshold(threshold)
+        self.endpoint_url(endpoint_name)
+        functions, definition = bound_workflow(definition, self.function_arn)
+        return WorkflowInfo(state_machine=WORKFLOW_NAME, functions=functions, definition=definition,
+                            endpoint_name=endpoint_name, threshold=threshold)
+
+    def _compile(self, workflow: WorkflowInfo):
+        """The state machine and the configured in-process functions of ``workflow``, compiled once."""
         from scones.asl import Resources, StateMachine
 
-        self._environ.update(self.function_environment(endpoint_name, threshold))
-        for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-            self._environ.setdefault(variable, "test")
-        if definition is None:
-            functions = {logical: self.function_arn(logical) for logical in FUNCTIONS}
-            definition = fill_definition(workflow_definition(), functions)
-        else:
-            functions = {logical: called for called, logical in bind_by_order(definition).items()}
-        resources = Resources(region=self.region, account=LOCAL_ACCOUNT)
-        for logical, function in functions.items():
-            resources.add_lambda(function, handler(logical), timeout=FUNCTION_TIMEOUT_SECONDS)
-        self._machine = StateMachine(definition, name=WORKFLOW_NAME)
-        self._resources = resources
-        return WorkflowInfo(state_machine=WORKFLOW_NAME, functions=functions, definition=definition)
+        key = json.dumps([workflow.definition, workflow.functions, workflow.endpoint_name, workflow.threshold],
+                         sort_keys=True)
+        if key not in self._compiled:
+            variables = self.function_environment(workflow)
+            resources = Resources(region=self.region, account=LOCAL_ACCOUNT)
+            for logical, function in workflow.functions.items():
+                resources.add_lambda(function, configured_handler(handler(logical), variables),
+                                     timeout=FUNCTION_TIMEOUT_SECONDS)
+            self._compiled[key] = (StateMachine(workflow.definition, name=workflow.state_machine), resources)
+        return self._compiled[key]
 
     def start_execution(self, workflow: WorkflowInfo, execution_input: dict, *,
                         name: str | None = None) -> ExecutionOutcome:
-        """Run one execution to its end in this thread (Standard workflows' semantics, minus the wait)."""
-        if self._machine is None:
-            self.deploy_workflow()
-        execution = self._machine.execute(execution_input, resources=self._resources,
-                                          name=name or str(uuid.uuid4()))
-        return ExecutionOutcome(name=execution.name, input=execution_input, status=execution.status,
-                                output=execution.output, error=execution.error, cause=execution.cause,
-                                history=tuple(execution.history))
+        """Run one execution of ``workflow`` to its end in this thread (Standard workflows' semantics, minus the wait)."""
+        machine, resources = self._compile(workflow)
+        execution = machine.execute(execution_input, resources=resources, name=name or str(uuid.uuid4()))
+        return ExecutionOutcome.of(execution, execution_input)
 
     # ---------------------------------------------------------------- cleanup
 
-    def cleanup(self, *, dry_run: bool = False, delete_data: bool = False,
-                bucket: str | None = None) -> CleanupReport:
+    def cleanup(self, *, dry_run: bool = False, delete_data: bool = False) -> CleanupReport:
         """Stop and forget every recorded endpoint; with ``delete_data``, remove the workflow's data too."""
         from scones.backends.local.endpoint_records import list_endpoints
 
-        bucket = bucket or self.bucket
         report = CleanupReport(dry_run=dry_run)
-        if not self.storage.bucket_exists(bucket):
+        if not self.storage.bucket_exists(self.bucket):
             return report
-        for record in list_endpoints(self.storage, bucket):
+        for record in list_endpoints(self.storage, self.bucket):
             report.deleted.append(f"endpoint {record.name}")
             if not dry_run:
                 self.delete_endpoint(record.name)
         if delete_data:
-            uris = [stored.uri for prefix in DATA_PREFIXES for stored in self.storage.list(f"s3://{bucket}/{prefix}")]
+            uris = data_uris(self.storage, self.bucket)
             report.deleted += uris
             if not dry_run:
                 self.storage.delete(uris)
@@ -242,12 +257,6 @@ class LocalBackend:
                 self._embedded.stop()
                 self._embedded = None
 
-    def __enter__(self) -> "LocalBackend":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
 
 def training_job_name() -> str:
     """A SageMaker-style job name: ``image-classification-YYYY-MM-DD-HH-MM-SS-mmm``."""
@@ -255,12 +264,3 @@ def training_job_name() -> str:
 
     now = datetime.now(timezone.utc)
     return f"image-classification-{now:%Y-%m-%d-%H-%M-%S}-{now.microsecond // 1000:03d}"
-
-
-def runtime_client(endpoint_url: str, region: str):
-    """A boto3 sagemaker-runtime client for a local endpoint server."""
-    import boto3
-
-    session = boto3.session.Session()
-    credentials = {} if session.get_credentials() else {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
-    return session.client("sagemaker-runtime", endpoint_url=endpoint_url, region_name=region, **credentials)

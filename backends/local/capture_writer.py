@@ -3,7 +3,7 @@
 An endpoint captures hundreds of invocations a second; one S3 object per
 record would cost a PUT each and bury monitoring in tiny files. So records are
 buffered and each *flush* writes them as new JSON Lines objects under
-``PREFIX/yyyy/mm/dd/hh/mm-ss-mmm-UUID.jsonl`` (:func:`scones.capture.capture_key`),
+``PREFIX/yyyy/mm/dd/hh/mm-ss-mmm-UUID.jsonl`` (:func:`scones.bucket_layout.capture_key`),
 the hour being the flush's: S3 objects are immutable, so every flush writes new
 files and never appends.
 
@@ -33,8 +33,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Protocol
 
-from scones.capture import CaptureRecord, capture_key
-from scones.storage import S3Uri, Storage
+from scones.bucket_layout import capture_key
+from scones.capture import CaptureRecord
+from scones.s3_uri import S3Uri
+from scones.storage import Storage
 
 log = logging.getLogger(__name__)
 

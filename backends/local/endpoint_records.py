@@ -14,11 +14,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from scones.errors import InputError, NotFound
+from scones import bucket_layout as layout
 from scones.backend import DEFAULT_VARIANT, EndpointInfo
 from scones.capture import CaptureConfig, format_inference_time, parse_inference_time
-from scones.storage import NoSuchObject, S3Uri, Storage
+from scones.s3_uri import S3Uri
+from scones.storage import NoSuchObject, Storage
 
-RECORDS_PREFIX = "scones/endpoints/"
 RECORD_FORMAT = "scones-endpoint/1"
 LOCAL_INSTANCE_TYPE = "local"
 IN_SERVICE = "InService"
@@ -28,7 +30,7 @@ ENDPOINT_NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 LOCAL_ACCOUNT_ID = "000000000000"
 
 
-class EndpointNotFound(LookupError):
+class EndpointNotFound(NotFound):
     """No endpoint of that name is recorded; the message is SageMaker's."""
 
     def __init__(self, name: str):
@@ -36,7 +38,7 @@ class EndpointNotFound(LookupError):
         self.name = name
 
 
-class EndpointRecordError(ValueError):
+class EndpointRecordError(InputError):
     """A stored endpoint record that cannot be read; the message names it and the fix."""
 
 
@@ -46,13 +48,13 @@ def is_endpoint_name(name: str) -> bool:
 
 def check_endpoint_name(name: str) -> str:
     if not is_endpoint_name(name):
-        raise ValueError(f"endpoint name {name!r} is not valid: use 1-63 letters, digits and hyphens, "
+        raise InputError(f"endpoint name {name!r} is not valid: use 1-63 letters, digits and hyphens, "
                          "starting and ending with a letter or digit (SageMaker's rule)")
     return name
 
 
 def record_uri(bucket: str, name: str) -> str:
-    return str(S3Uri(bucket, RECORDS_PREFIX).join(f"{check_endpoint_name(name)}.json"))
+    return layout.endpoint_record_uri(bucket, check_endpoint_name(name))
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ def lookup_endpoint(storage: Storage, bucket: str, name: str) -> EndpointRecord:
 
 def list_endpoints(storage: Storage, bucket: str) -> list[EndpointRecord]:
     """Every recorded endpoint, by name."""
-    prefix = str(S3Uri(bucket, RECORDS_PREFIX))
+    prefix = layout.endpoint_records_uri(bucket)
     uris = [item.uri for item in storage.list(prefix) if item.uri.endswith(".json")]
     return [EndpointRecord.from_json(data, source=uri) for uri, data in zip(uris, storage.get_many(uris), strict=True)]
 

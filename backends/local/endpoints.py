@@ -29,6 +29,7 @@ import threading
 import uuid
 from typing import Callable, Iterator, Sequence
 
+from scones.errors import SconesError
 from scones.backend import DEFAULT_VARIANT
 from scones.backends.local.capture_writer import (
     SYSTEM_CLOCK,
@@ -59,7 +60,8 @@ from scones.backends.local.runtime_server import (
     RuntimeServer,
     ServiceUnavailableError,
 )
-from scones.capture import CaptureConfig, build_record, capture_prefix, is_sampled
+from scones.bucket_layout import capture_prefix
+from scones.capture import CaptureConfig, build_record, is_sampled
 from scones.storage import Storage, StorageError
 
 # SageMaker gives a model container 60 seconds to answer.
@@ -68,7 +70,7 @@ INVOCATION_TIMEOUT_SECONDS = 60.0
 LoadPredictor = Callable[[bytes], ImagePredictor]
 
 
-class ModelLoadError(InternalFailureError):
+class ModelLoadError(InternalFailureError, SconesError):
     """An endpoint's model could not be loaded; the message names the artifact and the reason."""
 
 

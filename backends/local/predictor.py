@@ -42,10 +42,10 @@ from scones.model_artifact import (  # noqa: E402
     ArtifactError,
     ModelArtifact,
     ModelMetadata,
-    default_class_names,
-    metadata_uri,
     read_model_tarball,
 )
+from scones.bucket_layout import metadata_uri  # noqa: E402
+from scones.class_names import default_class_names  # noqa: E402
 from scones.storage import Storage  # noqa: E402
 
 # Batches are padded up to one of these sizes so a handful of bound executors serve any request.

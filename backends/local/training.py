@@ -29,23 +29,23 @@ from mxnet import autograd, gluon
 from PIL import Image
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from scones.errors import InputError
 from scones.backends.local import network
 from scones.hyperparameters import Hyperparameters
 from scones.images import ImageDecodeError, decode_image
+from scones import bucket_layout as layout
 from scones.lst import parse_lst
 from scones.model_artifact import (
     ModelMetadata,
     build_model_tarball,
-    metadata_uri,
-    model_uri,
 )
-from scones.staging import class_names_for
+from scones.staged_bucket import class_names_for
 from scones.storage import NoSuchObject, Storage
 from scones.training_log import TRAIN_ACCURACY, EpochMetrics, format_best_model, format_epoch
 
 # The course's channels (SageMaker channel → staged location).
-TRAIN_CHANNEL = ("train/", "train.lst")
-VALIDATION_CHANNEL = ("test/", "test.lst")
+TRAIN_CHANNEL = (layout.images_prefix(layout.TRAIN_SPLIT), layout.listing_key(layout.TRAIN_SPLIT))
+VALIDATION_CHANNEL = (layout.images_prefix(layout.TEST_SPLIT), layout.listing_key(layout.TEST_SPLIT))
 # SageMaker's rule for training job names.
 JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 
@@ -57,7 +57,7 @@ MAX_HUE, MAX_LIGHTNESS, MAX_SATURATION = 36, 50, 50  # OpenCV 8-bit HLS units
 MAX_ROTATE_DEGREES, MAX_SHEAR, MAX_ASPECT = 10, 0.1, 0.25
 
 
-class TrainingDataError(ValueError):
+class TrainingDataError(InputError):
     """The staged data cannot be trained on; the message names the object and the fix."""
 
 
@@ -95,7 +95,7 @@ def _scale(image: np.ndarray, factor: float) -> np.ndarray:
 def read_channel(storage: Storage, bucket: str, image_prefix: str, lst_key: str,
                  hyperparameters: Hyperparameters) -> LabelledImages:
     """Read a ``.lst`` and every image it lists, as the algorithm's image format does."""
-    lst_uri = f"s3://{bucket}/{lst_key}"
+    lst_uri = layout.uri(bucket, lst_key)
     try:
         entries = parse_lst(storage.get(lst_uri).decode(), source=lst_uri)
     except NoSuchObject as error:
@@ -108,7 +108,7 @@ def read_channel(storage: Storage, bucket: str, image_prefix: str, lst_key: str,
             f"{lst_uri} labels {too_big[0].path} as class {too_big[0].label}, but num_classes="
             f"{hyperparameters.num_classes}; set num_classes to the number of classes staged"
         )
-    uris = [f"s3://{bucket}/{image_prefix}{entry.path}" for entry in entries]
+    uris = [layout.uri(bucket, image_prefix + entry.path) for entry in entries]
     try:
         bodies = storage.get_many(uris)
     except NoSuchObject as error:
@@ -457,7 +457,6 @@ def train_from_storage(
     progress: bool = True,
     log: Callable[[str], None] = print,
     on_epoch_end: Callable[[EpochMetrics], None] | None = None,
-    output_prefix: str = "models",
 ) -> TrainingResult:
     """Train on the staged channels of ``bucket`` and upload the job's model.tar.gz.
 
@@ -468,10 +467,10 @@ def train_from_storage(
     """
     started = time.perf_counter()
     if not JOB_NAME.fullmatch(job_name):
-        raise ValueError(f"job name {job_name!r} is not a SageMaker training job name: 1–63 letters, "
+        raise InputError(f"job name {job_name!r} is not a SageMaker training job name: 1–63 letters, "
                          "digits and hyphens, starting and ending with a letter or digit")
     hyperparameters.check_local_support()
-    target = model_uri(bucket, job_name, output_prefix)
+    target = layout.model_uri(bucket, job_name)
     if storage.exists(target):
         raise FileExistsError(f"{target} already exists: job {job_name!r} has run; choose a new job name")
     class_names = class_names_for(storage, bucket, hyperparameters.num_classes)
@@ -488,7 +487,7 @@ def train_from_storage(
         metrics=tuple(m.to_json() for m in trained.metrics), best_epoch=trained.best_epoch,
         best_validation_accuracy=trained.best_validation_accuracy, seed=seed, versions=framework_versions(),
     )
-    beside = metadata_uri(target)
+    beside = layout.metadata_uri(target)
     storage.put(beside, metadata.to_json(), content_type="application/json")
     storage.put(target, tarball, content_type="application/x-tar")
     log(f"Model uploaded to {target}")

@@ -3,9 +3,9 @@
 The same report comes out of captures written by the local endpoint and by a
 real SageMaker endpoint, read from S3 or from a downloaded folder::
 
-    from scones.monitoring import StorageCaptures, build_report, endpoint_capture_uri
+    from scones.monitoring import StorageCaptures, build_report, endpoint_captures_uri
 
-    source = StorageCaptures(storage, endpoint_capture_uri("my-bucket", "scones-endpoint"))
+    source = StorageCaptures(storage, endpoint_captures_uri("my-bucket", "scones-endpoint"))
     summary = build_report(source, out_dir="scones-output/monitor", class_names=["bicycle", "motorcycle"])
     summary.alert.triggered
 
@@ -26,7 +26,7 @@ _EXPORTS = {
     "TimeWindow": "scones.monitoring.reading",
     "NoCapturesFound": "scones.monitoring.reading",
     "MalformedLine": "scones.monitoring.reading",
-    "endpoint_capture_uri": "scones.monitoring.reading",
+    "endpoint_captures_uri": "scones.bucket_layout",
     "read_records": "scones.monitoring.reading",
     "InferenceRow": "scones.monitoring.rows",
     "inference_row": "scones.monitoring.rows",

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scones.errors import InputError
+
 # Widths a person reads at a glance, smallest first.
 NICE_BUCKET_MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080, 20160, 43200)
 # Aim for at most this many buckets across the time range: enough to show a
@@ -51,7 +53,7 @@ def check_bucket_minutes(first: float, last: float, bucket_minutes: int) -> int:
     count = bucket_count(first, last, seconds)
     if count > MAX_BUCKETS:
         smallest = int(math.ceil((last - first) / 60 / (MAX_BUCKETS - 1)))
-        raise ValueError(
+        raise InputError(
             f"--bucket-minutes {bucket_minutes} splits the {describe_span(last - first)} of captures into "
             f"{count:,} buckets (at most {MAX_BUCKETS:,}); use --bucket-minutes {smallest} or more, "
             "or leave it out to have one chosen"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from scones.errors import InputError
 from scones.inferences import DEFAULT_THRESHOLD, check_threshold
 from scones.monitoring import figures
 from scones.monitoring.buckets import check_bucket_minutes, choose_bucket_seconds, count_per_bucket
@@ -100,7 +101,7 @@ def build_report(source: CaptureSource, *, out_dir: str | Path, class_names: Seq
                  labelled: Sequence[LabelledInference] = ()) -> MonitorSummary:
     """Read ``source``, write ``report.html``, ``summary.json`` and the PNGs into ``out_dir``; return the summary.
 
-    ``class_names`` are in the model's class order (None: ``class 0``, ``class 1``, …).
+    ``class_names`` are in the model's class order (None: ``class_0``, ``class_1``, …).
     ``thumbnails`` > 0 decodes the captured input of that many least confident
     inferences. Raises :class:`~scones.monitoring.reading.NoCapturesFound` when
     there is no capture file to read, ValueError for an argument out of range.
@@ -111,9 +112,9 @@ def build_report(source: CaptureSource, *, out_dir: str | Path, class_names: Seq
     """
     threshold = check_threshold(threshold)
     if fail_above is not None and not 0.0 <= fail_above <= 1.0:
-        raise ValueError(f"--fail-above is a share between 0 and 1 (0.2 = 20%), got {fail_above!r}")
+        raise InputError(f"--fail-above is a share between 0 and 1 (0.2 = 20%), got {fail_above!r}")
     if thumbnails < 0:
-        raise ValueError(f"--thumbnails is a count of images, 0 or more; got {thumbnails!r}")
+        raise InputError(f"--thumbnails is a count of images, 0 or more; got {thumbnails!r}")
     collected = collect(source, class_names=class_names, threshold=threshold, window=window, variant=variant,
                         thumbnails=thumbnails)
     columns = collected.columns

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from scones.backend import DEFAULT_ENDPOINT
+from scones.bucket_layout import endpoint_captures_uri
 from scones.capture import parse_inference_time
 from scones.inferences import DEFAULT_THRESHOLD
 from scones.monitoring.reading import (
@@ -22,10 +23,10 @@ from scones.monitoring.reading import (
     NoCapturesFound,
     StorageCaptures,
     TimeWindow,
-    endpoint_capture_uri,
 )
-from scones.staging import read_class_names
-from scones.storage import S3Uri, Storage, StorageError
+from scones.staged_bucket import read_class_names
+from scones.s3_uri import S3Uri
+from scones.storage import Storage, StorageError
 
 DEFAULT_OUT = "scones-output/monitor"
 ALERT_EXIT_CODE = 3
@@ -35,7 +36,7 @@ EPILOG = """\b
 Captures are read from s3://BUCKET/data_capture/ENDPOINT/ (all variants, or
 --variant), from --capture-uri, or from a local folder of .jsonl files
 (--from-dir, searched recursively). Class names come from --classes, else
-s3://BUCKET/classes.json when a bucket is known, else "class 0", "class 1"...
+s3://BUCKET/classes.json when a bucket is known, else "class_0", "class_1"...
 
 \b
 Exit status:
@@ -87,7 +88,7 @@ def _capture_prefix(capture_uri: str | None, bucket: str | None, endpoint: str, 
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--capture-uri") from None
     elif bucket is not None:
-        prefix = S3Uri.parse(endpoint_capture_uri(bucket, endpoint))
+        prefix = S3Uri.parse(endpoint_captures_uri(bucket, endpoint))
     else:
         raise click.UsageError(
             "say where the captures are: --bucket NAME (reads s3://NAME/data_capture/ENDPOINT/), "

@@ -1,7 +1,7 @@
 """Streaming Data Capture records out of S3 or a local folder, one line at a time.
 
 SageMaker writes captures to ``DESTINATION/ENDPOINT/VARIANT/yyyy/mm/dd/hh/NAME.jsonl``
-(see :func:`scones.capture.capture_key`). The variant and the hour are read
+(see :func:`scones.bucket_layout.capture_key`). The variant and the hour are read
 from that layout, so a ``--variant`` or a time window skips whole files before
 anything is downloaded; records are then filtered exactly by ``inferenceTime``.
 A folder downloaded with ``aws s3 cp --recursive`` keeps the same layout, so
@@ -17,12 +17,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterable, Iterator, Protocol
+from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
 
+from scones.bucket_layout import CAPTURE_SUFFIX
 from scones.capture import CaptureFormatError, CaptureRecord, parse_record
-from scones.storage import S3Uri, Storage
+from scones.errors import InputError, NotFound
+from scones.s3_uri import S3Uri
 
-CAPTURE_SUFFIX = ".jsonl"
+if TYPE_CHECKING:  # the storage is given; reading decides nothing about how it is reached
+    from scones.storage import Storage
+
 # ``…/VARIANT/yyyy/mm/dd/hh/NAME.jsonl`` at the end of a key or a path.
 _CAPTURE_LAYOUT = re.compile(
     r"(?:^|/)(?P<variant>[^/]+)/(?P<year>\d{4})/(?P<month>\d{2})/(?P<day>\d{2})/(?P<hour>\d{2})/[^/]+\.jsonl$"
@@ -34,7 +38,7 @@ FILE_HOUR_SLACK = timedelta(hours=1)
 ONE_HOUR = timedelta(hours=1)
 
 
-class NoCapturesFound(LookupError):
+class NoCapturesFound(NotFound):
     """No capture file where captures were expected; the message says where and why."""
 
 
@@ -49,9 +53,9 @@ class TimeWindow:
         for name in ("since", "until"):
             moment = getattr(self, name)
             if moment is not None and moment.tzinfo is None:
-                raise ValueError(f"--{name} {moment.isoformat()} has no time zone; append Z for UTC")
+                raise InputError(f"--{name} {moment.isoformat()} has no time zone; append Z for UTC")
         if self.since is not None and self.until is not None and self.since >= self.until:
-            raise ValueError(
+            raise InputError(
                 f"the time window is empty: --since {self.since.isoformat()} is not before "
                 f"--until {self.until.isoformat()}"
             )
@@ -157,11 +161,6 @@ class DirectoryCaptures:
         for capture_file in files:
             with open(capture_file.location, "rb") as lines:
                 yield capture_file, lines
-
-
-def endpoint_capture_uri(bucket: str, endpoint: str, destination_prefix: str = "data_capture") -> str:
-    """Where an endpoint's captures live when Data Capture writes to ``s3://BUCKET/data_capture``."""
-    return str(S3Uri(bucket, "").join(destination_prefix, endpoint)) + "/"
 
 
 @dataclass(frozen=True)

@@ -13,23 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
 
+from scones.errors import InputError
+from scones.class_names import class_name
 from scones.inferences import InferenceFormatError, meets_threshold, parse_inferences, top_class
 from scones.monitoring.reading import LocatedRecord
 
 
-class OutputFormatError(ValueError):
+class OutputFormatError(InputError):
     """A record's endpointOutput is not a list of class probabilities (for these class names)."""
-
-
-def class_name(class_names: Sequence[str] | None, class_id: int) -> str:
-    """The name of ``class_id``: from ``class_names`` when given, else ``class N``."""
-    if class_names is not None and class_id < len(class_names):
-        return class_names[class_id]
-    return f"class {class_id}"
-
-
-def default_class_names(count: int) -> tuple[str, ...]:
-    return tuple(class_name(None, class_id) for class_id in range(count))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from typing import Sequence
 import numpy as np
 
 from scones.monitoring.reading import MalformedLine
-from scones.monitoring.rows import InferenceRow, default_class_names
+from scones.class_names import default_class_names
+from scones.monitoring.rows import InferenceRow
 from scones.monitoring.threshold_curve import CurvePoint, LabelledInference, threshold_curve
 
 QUANTILES = (("min", 0.0), ("p5", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95), ("max", 1.0))
@@ -108,7 +109,7 @@ def share_below_threshold(meets_threshold: np.ndarray) -> float | None:
 
 
 def resolve_class_names(class_names: Sequence[str] | None, class_ids: np.ndarray) -> tuple[str, ...]:
-    """The given names, or ``class 0`` … up to the highest class seen."""
+    """The given names, or ``class_0`` … up to the highest class seen."""
     if class_names is not None:
         return tuple(class_names)
     return default_class_names(int(class_ids.max()) + 1 if class_ids.size else 0)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from scones.asl import FakeClock, execute
 from scones.asl.diagram import CATCH, CHOICE, DEFAULT, END, NEXT, START, layout, rule_text, subtitle, transitions
 from scones.asl.diagram_drawing import COLOURS, render
+from .seeds import SEED_NAMES, seed
 from scones.asl.state_outcomes import (
     CANCELLED,
     CAUGHT,
@@ -25,7 +26,6 @@ from scones.asl.state_outcomes import (
 )
 
 WORKFLOW = Path(__file__).resolve().parents[2] / "asl" / "scones_workflow.asl.json"
-SEEDS = Path(__file__).resolve().parents[3] / "shared" / "data" / "seed-state-machines"
 LAMBDA = "arn:aws:lambda:us-east-1:123456789012:function:work"
 
 # Map, Parallel, Catch, Choice with a Default and a loop back: the shapes that stress a layout.
@@ -53,10 +53,6 @@ BUSY = {
         "Done": {"Type": "Succeed"},
     },
 }
-
-
-def seed_definitions() -> list[Path]:
-    return sorted(SEEDS.glob("*.asl.json")) if SEEDS.is_dir() else []
 
 
 def all_states(graph: dict, prefix: str = "") -> dict[str, dict]:
@@ -108,11 +104,9 @@ def test_the_scones_workflow_is_a_chain_from_start_to_end():
     assert ys == sorted(set(ys))  # one state per layer, top to bottom
 
 
-@pytest.mark.skipif(not seed_definitions(), reason="../shared/data/seed-state-machines is not beside this clone "
-                    "(it holds the course's exported definitions; users do not have it)")
-@pytest.mark.parametrize("path", seed_definitions(), ids=lambda path: path.name.split("__")[0])
-def test_each_exported_definition_is_drawn_whole(path):
-    assert_complete_and_apart(json.loads(path.read_text()))
+@pytest.mark.parametrize("name", SEED_NAMES)
+def test_each_exported_definition_is_drawn_whole(name):
+    assert_complete_and_apart(seed(name))
 
 
 @st.composite

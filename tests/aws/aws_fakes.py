@@ -15,12 +15,19 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Callable
 
 import boto3
 from botocore.awsrequest import AWSResponse
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.stepfunctions.models import stepfunctions_backends
+
+from scones.backend import DEFAULT_ENDPOINT, DEFAULT_VARIANT
+from scones.bucket_layout import capture_key, capture_prefix
+from scones.capture import build_record
 
 REGION = "us-east-1"
 BUCKET = "scones-aws-test"
@@ -112,3 +119,35 @@ def emulate_stop_training_job(session: boto3.session.Session) -> None:
         return AWSResponse("https://sagemaker.amazonaws.com/", 200, {}, None), {}
 
     session.events.register("before-call.sagemaker.StopTrainingJob", stop)
+
+
+# What every execution returns when act_as_aws finishes it.
+EXECUTION_OUTPUT = {"statusCode": 200, "body": {"image_data": "", "inferences": [0.97, 0.03]}}
+
+
+def act_as_aws(backend, session, model_tarball: bytes):
+    """Do what AWS would have done: a finished training job has its model.tar.gz (written as the
+    backend reads the job's description), and by each sleep the executions have run and been captured."""
+    capture = backend.default_capture()
+
+    def model_written(parsed, **_):
+        uri = parsed.get("ModelArtifacts", {}).get("S3ModelArtifacts")
+        if parsed.get("TrainingJobStatus") == "Completed" and uri and not backend.storage.exists(uri):
+            backend.storage.put(uri, model_tarball)
+
+    session.events.register("after-call.sagemaker.DescribeTrainingJob", model_written)
+
+    def callback(_count):
+        for machine in stepfunctions_backends[ACCOUNT][REGION].state_machines:
+            for execution in machine.executions:
+                if execution.status == "RUNNING":
+                    execution.status, execution.output = "SUCCEEDED", json.dumps(EXECUTION_OUTPUT)
+                    execution.stop_date = now = datetime.now(timezone.utc)
+                    record = build_record(config=capture, event_id=str(uuid.uuid4()), inference_time=now,
+                                          request_body=b"\x89PNG", request_content_type="image/png",
+                                          response_body=b"[0.97, 0.03]", response_content_type="application/json")
+                    key = capture_key(capture_prefix(capture.destination_s3_uri, DEFAULT_ENDPOINT, DEFAULT_VARIANT),
+                                      now, str(uuid.uuid4()))
+                    backend.storage.put(str(key), record.to_line().encode())
+
+    return callback

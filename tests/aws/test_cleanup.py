@@ -18,8 +18,8 @@ IMAGE = "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1"
 def everything(backend, session):
     """A whole Scones deployment, a running training job, and other people's resources beside it."""
     emulate_stop_training_job(session)
-    backend.deploy(model_uri=MODEL_URI, endpoint_name="scones-endpoint", bucket=BUCKET)
-    backend.deploy_workflow(endpoint_name="scones-endpoint", bucket=BUCKET)
+    backend.deploy(model_uri=MODEL_URI, endpoint_name="scones-endpoint")
+    backend.deploy_workflow(endpoint_name="scones-endpoint")
     sagemaker = backend.client("sagemaker")
     sagemaker.create_training_job(**training_job_request(
         job_name="scones-running-job", bucket=BUCKET, image_uri=IMAGE,
@@ -112,14 +112,14 @@ def test_data_goes_only_when_asked_and_only_the_scones_prefixes(backend):
     assert len(list(storage.list(f"s3://{BUCKET}/"))) == len(keys)
 
     report = backend.cleanup(delete_data=True)
-    assert report.deleted == [f"data 9 object(s) under s3://{BUCKET}/ (train/, test/, models/, data_capture/, "
-                              "scones/, *.lst, classes.json)"]
+    assert report.deleted == [f"data 8 object(s) under s3://{BUCKET}/ (train/, test/, train.lst, test.lst, "
+                              "classes.json, models/, data_capture/, scones/)"]
     remaining = sorted(stored.uri.split("/", 3)[3] for stored in storage.list(f"s3://{BUCKET}/"))
-    assert remaining == ["other/keep.txt", "other/nested.lst", "readme.txt"]
+    assert remaining == ["notes.lst", "other/keep.txt", "other/nested.lst", "readme.txt"]  # not Scones's
 
 
-def test_a_missing_bucket_has_no_data_to_delete(backend):
-    assert backend.cleanup(delete_data=True, bucket="no-such-bucket").deleted == []
+def test_a_missing_bucket_has_no_data_to_delete(make_backend):
+    assert make_backend(bucket="no-such-bucket").cleanup(delete_data=True).deleted == []
 
 
 def test_a_cleanup_with_another_project_leaves_this_one(everything, make_backend):
@@ -144,7 +144,7 @@ def test_prices():
 
 
 def test_resources_already_being_deleted_are_not_deleted_again(backend):
-    backend.deploy(model_uri=MODEL_URI, endpoint_name="scones-endpoint", bucket=BUCKET)
+    backend.deploy(model_uri=MODEL_URI, endpoint_name="scones-endpoint")
     sagemaker_backend().endpoints["scones-endpoint"].endpoint_status = "Deleting"
     kinds = [line.split(" scones")[0] for line in backend.cleanup(dry_run=True).deleted]
     assert kinds == ["endpoint config", "model", "IAM role"]

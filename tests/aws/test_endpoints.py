@@ -20,7 +20,7 @@ TAGS = [{"Key": "scones:project", "Value": "scones"}]
 
 
 def test_first_deploy_creates_model_config_and_endpoint(backend, recorder):
-    info = backend.deploy(model_uri=MODEL_URI, endpoint_name="scones-endpoint", bucket=BUCKET)
+    info = backend.deploy(model_uri=MODEL_URI, endpoint_name="scones-endpoint")
 
     (model,) = recorder.of("CreateModel")
     assert model["ModelName"].startswith("scones-endpoint-model-")
@@ -59,8 +59,10 @@ def test_the_configured_sampling_percentage_is_the_default(make_backend, recorde
     assert recorder.of("CreateEndpointConfig")[0]["DataCaptureConfig"]["InitialSamplingPercentage"] == 30
 
 
-def test_class_names_are_tagged_on_the_model(backend, recorder):
-    backend.deploy(model_uri=MODEL_URI, endpoint_name="e1", class_names=["bicycle", "motorcycle"])
+def test_the_staged_class_names_are_tagged_on_the_model(backend, recorder):
+    backend.storage.ensure_bucket(BUCKET)
+    backend.storage.put(f"s3://{BUCKET}/classes.json", b'["bicycle", "motorcycle"]')
+    backend.deploy(model_uri=MODEL_URI, endpoint_name="e1")
     assert recorder.of("CreateModel")[0]["Tags"] == TAGS + [{"Key": "scones:class-names",
                                                              "Value": "bicycle motorcycle"}]
     with pytest.raises(ValueError, match="do not fit a tag"):
@@ -162,7 +164,7 @@ def test_delete_endpoint_removes_endpoint_config_and_model(backend, recorder):
 
 
 def test_capture_uri_is_where_monitoring_reads(backend):
-    from scones.monitoring import endpoint_capture_uri
+    from scones.bucket_layout import endpoint_captures_uri
 
-    assert backend.capture_uri("scones-endpoint") == f"s3://{BUCKET}/data_capture/scones-endpoint/"
-    assert backend.capture_uri("scones-endpoint") == endpoint_capture_uri(BUCKET, "scones-endpoint")
+    assert backend.captures_uri("scones-endpoint") == f"s3://{BUCKET}/data_capture/scones-endpoint/"
+    assert backend.captures_uri("scones-endpoint") == endpoint_captures_uri(BUCKET, "scones-endpoint")

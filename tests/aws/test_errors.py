@@ -69,7 +69,7 @@ def test_missing_region_says_how_to_choose_one(no_aws_configuration):
 def test_access_denied_names_the_action_and_resource(backend, session):
     session.events.register("before-call.iam.CreateRole", raising("AccessDenied", DENIED, "CreateRole"))
     with pytest.raises(SconesAwsError) as caught:
-        backend.deploy_workflow(endpoint_name="scones-endpoint", bucket=BUCKET)
+        backend.deploy_workflow(endpoint_name="scones-endpoint")
     assert caught.value.code == "AccessDenied"
     assert caught.value.message.startswith("creating or updating the IAM role scones-serialize-image-data failed: "
                                            "AccessDenied: User:")
@@ -90,7 +90,7 @@ def test_instance_quota_says_request_an_increase_or_pick_a_smaller_instance(back
     session.events.register("before-call.sagemaker.CreateTrainingJob",
                             raising("ResourceLimitExceeded", QUOTA, "CreateTrainingJob"))
     with pytest.raises(SconesAwsError, match="training job j1 failed: ResourceLimitExceeded") as caught:
-        backend.train(bucket=BUCKET, hyperparameters=Hyperparameters.course(), job_name="j1")
+        backend.train(hyperparameters=Hyperparameters.course(), job_name="j1")
     advice = caught.value.advice
     assert "'ml.p3.2xlarge for training job usage'" in advice and "Service Quotas" in advice
     assert "smaller instance type than ml.p3.2xlarge" in advice
@@ -130,7 +130,7 @@ def test_a_just_created_role_is_retried_until_lambda_can_assume_it(backend, sess
     not_yet = raising("InvalidParameterValueException",
                       "The role defined for the function cannot be assumed by Lambda.", "CreateFunction", times=2)
     session.events.register("before-call.lambda.CreateFunction", not_yet)
-    backend.deploy_workflow(endpoint_name="scones-endpoint", bucket=BUCKET)
+    backend.deploy_workflow(endpoint_name="scones-endpoint")
     assert len(not_yet.calls) == 5  # two refusals, then the three functions
     assert fake_clock.sleeps[:2] == [5.0, 5.0]
     assert len(boto3.client("lambda", region_name=REGION).list_functions()["Functions"]) == 3
@@ -140,7 +140,7 @@ def test_other_invalid_parameters_are_not_retried(backend, session, fake_clock):
     too_big = raising("InvalidParameterValueException", "Unzipped size must be smaller", "CreateFunction")
     session.events.register("before-call.lambda.CreateFunction", too_big)
     with pytest.raises(SconesAwsError, match="Unzipped size must be smaller"):
-        backend.deploy_workflow(endpoint_name="scones-endpoint", bucket=BUCKET)
+        backend.deploy_workflow(endpoint_name="scones-endpoint")
     assert fake_clock.sleeps == []
 
 

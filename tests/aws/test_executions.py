@@ -23,7 +23,7 @@ INPUT = {"s3_bucket": BUCKET, "s3_key": "test/bicycle_s_000513.png"}
 
 @pytest.fixture
 def workflow(backend):
-    return backend.deploy_workflow(endpoint_name="scones-endpoint", bucket=BUCKET)
+    return backend.deploy_workflow(endpoint_name="scones-endpoint")
 
 
 def finish_on_sleep(fake_clock, *, after: int, status: str, output=None, error=None, cause=None):
@@ -56,7 +56,7 @@ def test_a_succeeded_execution(backend, workflow, fake_clock, recorder):
 def test_a_failed_execution_reports_error_and_cause(backend, workflow, fake_clock):
     finish_on_sleep(fake_clock, after=1, status="FAILED", error="THRESHOLD_CONFIDENCE_NOT_MET",
                     cause='{"errorMessage": "top confidence 0.6100 (class 0) is below the threshold 0.93"}')
-    outcome = backend.start_execution(workflow.state_machine, INPUT, name="low-confidence")
+    outcome = backend.start_execution(workflow, INPUT, name="low-confidence")
     assert outcome.status == "FAILED" and outcome.output is None
     assert outcome.error == "THRESHOLD_CONFIDENCE_NOT_MET"
     assert "below the threshold 0.93" in outcome.cause

@@ -78,7 +78,7 @@ def real_run(pytestconfig, tmp_path_factory):
 
 
 def synthetic_archive(folder):
-    from scones.testing import synthetic_split, write_cifar_archive
+    from scones.synthetic_cifar import synthetic_split, write_cifar_archive
 
     train = synthetic_split([8, 48] * 40, seed=1)  # 40 bicycles, 40 motorcycles
     test = synthetic_split([8, 48] * 10, seed=2)
@@ -90,26 +90,26 @@ def test_the_whole_workflow_on_aws(real_run):
     bucket = backend.bucket
     endpoint = f"scones-e2e-{real_run.run}"
 
-    report = backend.stage(real_run.archive, bucket=bucket)
+    report = backend.stage(real_run.archive)
     assert report.uploaded, report.summary()
     samples = backend.storage.get(f"s3://{bucket}/train.lst").decode().count("\n")
 
-    training = backend.train(bucket=bucket, hyperparameters=Hyperparameters.course(samples).replace(epochs=2))
+    training = backend.train(hyperparameters=Hyperparameters.course(samples).replace(epochs=2))
     assert training.model_uri.startswith(f"s3://{bucket}/models/") and backend.storage.exists(training.model_uri)
     assert [epoch.epoch for epoch in training.epochs] == [0, 1]
     assert 0.0 <= training.validation_accuracy <= 1.0
 
-    first = backend.deploy(model_uri=training.model_uri, endpoint_name=endpoint, bucket=bucket)
+    first = backend.deploy(model_uri=training.model_uri, endpoint_name=endpoint)
     test_key = backend.storage.get(f"s3://{bucket}/test.lst").decode().splitlines()[0].split("\t")[2]
     image = backend.storage.get(f"s3://{bucket}/test/{test_key}")
     probabilities = backend.invoke_endpoint(endpoint, image)
     assert len(probabilities) == 2 and sum(probabilities) == pytest.approx(1.0, abs=1e-3)
 
-    second = backend.deploy(model_uri=training.model_uri, endpoint_name=endpoint, bucket=bucket)
+    second = backend.deploy(model_uri=training.model_uri, endpoint_name=endpoint)
     assert second.location == first.location  # blue/green: same endpoint, new config
 
-    workflow = backend.deploy_workflow(endpoint_name=endpoint, threshold=0.93, bucket=bucket)
-    assert backend.deploy_workflow(endpoint_name=endpoint, threshold=0.93, bucket=bucket) == workflow
+    workflow = backend.deploy_workflow(endpoint_name=endpoint, threshold=0.93)
+    assert backend.deploy_workflow(endpoint_name=endpoint, threshold=0.93) == workflow
     outcome = backend.start_execution(workflow, {"s3_bucket": bucket, "s3_key": f"test/{test_key}"},
                                       name=f"scones-e2e-{real_run.run}")
     assert outcome.status in ("SUCCEEDED", "FAILED"), outcome
@@ -119,7 +119,7 @@ def test_the_whole_workflow_on_aws(real_run):
 
     # Data Capture flushes every few minutes; deleting the endpoint flushes what is pending.
     assert backend.delete_endpoint(endpoint) is True
-    capture_prefix = backend.capture_uri(endpoint, bucket=bucket)
+    capture_prefix = backend.captures_uri(endpoint)
     captures = backend.poller.until(lambda: [stored.uri for stored in backend.storage.list(capture_prefix)],
                                     bool, what="Data Capture files", interval=30, timeout=900, status=len)
     records = [parse_record(line) for uri in captures

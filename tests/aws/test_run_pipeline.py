@@ -9,49 +9,14 @@ executions finish. Everything else is the aws backend's own code.
 from __future__ import annotations
 
 import json
-import uuid
-from datetime import datetime, timezone
 
-from moto.stepfunctions.models import stepfunctions_backends
-
-from scones.capture import CaptureConfig, build_record, capture_key, capture_prefix
+from scones.lst import parse_lst
 from scones.monitoring.build import build_report
 from scones.pipeline import RunOptions, run_pipeline
-from scones.testing import synthetic_split, write_cifar_archive
+from scones.synthetic_cifar import synthetic_split, write_cifar_archive
 
 from ..workflow.colour_model import colour_model_tarball
-from .aws_fakes import ACCOUNT, BUCKET, REGION
-
-OUTPUT = {"statusCode": 200, "body": {"image_data": "", "inferences": [0.97, 0.03]}}
-
-
-def act_as_aws(backend, session):
-    """Do what AWS would have done: a finished training job has its model.tar.gz (written as the
-    backend reads the job's description), and by each sleep the executions have run and been captured."""
-    capture = CaptureConfig(f"s3://{BUCKET}/data_capture")
-
-    def model_written(parsed, **_):
-        uri = parsed.get("ModelArtifacts", {}).get("S3ModelArtifacts")
-        if parsed.get("TrainingJobStatus") == "Completed" and uri and not backend.storage.exists(uri):
-            backend.storage.put(uri, colour_model_tarball())
-
-    session.events.register("after-call.sagemaker.DescribeTrainingJob", model_written)
-
-    def callback(_count):
-        for machine in stepfunctions_backends[ACCOUNT][REGION].state_machines:
-            for execution in machine.executions:
-                if execution.status == "RUNNING":
-                    execution.status, execution.output = "SUCCEEDED", json.dumps(OUTPUT)
-                    execution.stop_date = now = datetime.now(timezone.utc)
-                    record = build_record(config=capture, event_id=str(uuid.uuid4()), inference_time=now,
-                                          request_body=b"\x89PNG", request_content_type="image/png",
-                                          response_body=b"[0.97, 0.03]", response_content_type="application/json")
-                    key = capture_key(capture_prefix(capture.destination_s3_uri, "scones-endpoint", "AllTraffic"),
-                                      now, str(uuid.uuid4()))
-                    backend.storage.put(str(key), record.to_line().encode())
-
-    return callback
-
+from .aws_fakes import BUCKET, REGION, act_as_aws
 
 def tagged(session) -> list[str]:
     """Tagged resources that cost money or grant access. Two kinds are kept on purpose: the bucket
@@ -64,10 +29,10 @@ def tagged(session) -> list[str]:
     return [arn for arn in arns + roles if not arn.startswith("arn:aws:s3:::") and ":training-job/" not in arn]
 
 
-def test_run_goes_through_every_step_and_cleanup_leaves_nothing(backend, session, fake_clock, tmp_path):
+def test_run_goes_through_every_step_and_cleanup_leaves_nothing(backend, session, fake_clock, recorder, tmp_path):
     archive = write_cifar_archive(tmp_path / "c.tar.gz", synthetic_split([8, 48] * 4, seed=1),
                                   synthetic_split([8, 48] * 2, seed=2))
-    fake_clock.on_sleep.append(act_as_aws(backend, session))
+    fake_clock.on_sleep.append(act_as_aws(backend, session, colour_model_tarball()))
     said = []
     options = RunOptions(archive=str(archive), out_dir=tmp_path / "out", executions=3, seed=1,
                          hyperparameter_overrides={"epochs": "2"})
@@ -76,10 +41,24 @@ def test_run_goes_through_every_step_and_cleanup_leaves_nothing(backend, session
     assert list(summary.steps) == ["stage", "train", "deploy", "execute", "monitor"]
     job = session.client("sagemaker").describe_training_job(TrainingJobName=summary.training.job_name)
     assert job["HyperParameters"]["epochs"] == "2" and job["HyperParameters"]["num_layers"] == "152"
-    assert [row.status for row in summary.rows] == ["SUCCEEDED"] * 3
-    assert [row.predicted_class for row in summary.rows] == ["bicycle"] * 3
-    assert summary.monitor.counts.valid == 3
-    assert (tmp_path / "out" / "model.tar.gz").read_bytes() == colour_model_tarball()
+    # What the pipeline chose and moved, not what the fakes answered: the executions it started are the
+    # rows, each a staged test image with its class from test.lst; the files it saved are the bucket's.
+    labels = {entry.path: entry.label for entry in parse_lst(backend.storage.get(f"s3://{BUCKET}/test.lst").decode())}
+    started = [json.loads(call["input"]) for call in recorder.of("StartExecution")]
+    assert [case["s3_key"] for case in started] == [row.image for row in summary.rows]
+    assert all(case["s3_bucket"] == BUCKET and backend.storage.exists(f"s3://{BUCKET}/{case['s3_key']}")
+               for case in started)
+    assert [row.true_class for row in summary.rows] == [
+        ("bicycle", "motorcycle")[labels[row.image.removeprefix("test/")]] for row in summary.rows]
+    config = recorder.of("CreateEndpointConfig")[0]["DataCaptureConfig"]
+    assert config["DestinationS3Uri"] == f"s3://{BUCKET}/data_capture"  # the default capture
+    out = tmp_path / "out"
+    assert (out / "model.tar.gz").read_bytes() == backend.storage.get(summary.training.model_uri)
+    captured = {stored.uri.split("/data_capture/scones-endpoint/")[1]: backend.storage.get(stored.uri)
+                for stored in backend.storage.list(backend.captures_uri("scones-endpoint"))}
+    assert captured and {str(path.relative_to(out / "captures")): path.read_bytes()
+                         for path in (out / "captures").rglob("*.jsonl")} == captured
+    assert summary.monitor.counts.valid == sum(body.count(b"\n") for body in captured.values())
     endpoints = session.client("sagemaker").list_endpoints()["Endpoints"]
     assert endpoints == []  # the run deleted its endpoint
     assert tagged(session)  # functions, roles, state machine, models remain until cleanup
@@ -94,7 +73,7 @@ def test_run_goes_through_every_step_and_cleanup_leaves_nothing(backend, session
 def test_names_of_a_second_run_do_not_collide(backend, session, fake_clock, tmp_path):
     archive = write_cifar_archive(tmp_path / "c.tar.gz", synthetic_split([8, 48] * 4, seed=1),
                                   synthetic_split([8, 48] * 2, seed=2))
-    fake_clock.on_sleep.append(act_as_aws(backend, session))
+    fake_clock.on_sleep.append(act_as_aws(backend, session, colour_model_tarball()))
     for attempt in range(2):  # AWS keeps execution names unique for 90 days
         options = RunOptions(archive=str(archive), out_dir=tmp_path / f"out{attempt}", executions=2, seed=1,
                              hyperparameter_overrides={"epochs": "1"})

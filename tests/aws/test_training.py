@@ -13,6 +13,8 @@ import time
 import boto3
 import pytest
 
+from scones.errors import NotStaged
+
 from scones.training_log import EpochMetrics
 
 from scones.backends.aws import AwsBackend
@@ -104,7 +106,7 @@ class JobDriver:
 def test_create_training_job_sends_the_courses_request(backend, staged_bucket, recorder, session, fake_clock):
     JobDriver(session, fake_clock)
     hyperparameters = Hyperparameters.course()
-    backend.train(bucket=BUCKET, hyperparameters=hyperparameters, job_name=JOB)
+    backend.train(hyperparameters=hyperparameters, job_name=JOB)
     (request,) = recorder.of("CreateTrainingJob")
     assert request == expected_request(hyperparameters.to_sagemaker())
     assert all(isinstance(value, str) for value in request["HyperParameters"].values())
@@ -114,7 +116,7 @@ def test_create_training_job_sends_the_courses_request(backend, staged_bucket, r
 
 def test_the_job_is_followed_to_the_end_without_sleeping(backend, staged_bucket, session, fake_clock, messages):
     JobDriver(session, fake_clock)
-    outcome = backend.train(bucket=BUCKET, hyperparameters=Hyperparameters.course(), job_name=JOB)
+    outcome = backend.train(hyperparameters=Hyperparameters.course(), job_name=JOB)
 
     assert fake_clock.sleeps == [30.0, 30.0, 30.0]
     assert outcome.job_name == JOB
@@ -137,7 +139,7 @@ def test_the_job_is_followed_to_the_end_without_sleeping(backend, staged_bucket,
 def test_spot_training_sets_max_wait_and_a_checkpoint_uri(make_backend, staged_bucket, recorder, session, fake_clock):
     JobDriver(session, fake_clock)
     spot = make_backend(spot=True, max_runtime_seconds=3600, max_wait_seconds=7200)
-    spot.train(bucket=BUCKET, hyperparameters=Hyperparameters.course(), job_name=JOB)
+    spot.train(hyperparameters=Hyperparameters.course(), job_name=JOB)
     (request,) = recorder.of("CreateTrainingJob")
     assert request["EnableManagedSpotTraining"] is True
     assert request["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 7200}
@@ -153,16 +155,17 @@ def test_a_failed_job_raises_with_its_reason_and_log_tail(backend, staged_bucket
     JobDriver(session, fake_clock, final_status="Failed",
               failure_reason="ClientError: num_training_samples must match the .lst")
     with pytest.raises(SconesAwsError, match="scones-test-job failed: ClientError: num_training") as caught:
-        backend.train(bucket=BUCKET, hyperparameters=Hyperparameters.course(), job_name=JOB)
+        backend.train(hyperparameters=Hyperparameters.course(), job_name=JOB)
     assert "scones train --backend aws" in caught.value.advice
     assert f"  | {LOG_TICKS[-1][-1]}" in messages
 
 
 def test_an_unstaged_bucket_is_refused_before_anything_is_created(backend, recorder):
     backend.storage.ensure_bucket(BUCKET)
-    with pytest.raises(SconesAwsError, match=r"has no train.lst or test.lst") as caught:
-        backend.train(bucket=BUCKET, hyperparameters=Hyperparameters.course(), job_name=JOB)
-    assert "scones stage --backend aws" in caught.value.advice
+    with pytest.raises(NotStaged) as caught:
+        backend.train(hyperparameters=Hyperparameters.course(), job_name=JOB)
+    assert str(caught.value) == (f"s3://{BUCKET}/ has no train.lst or test.lst: "
+                                 "run `scones stage` first (or pass the right --bucket)")
     assert [op for op in recorder.operations() if not op.startswith("s3:")] == []
 
 
@@ -193,7 +196,7 @@ def test_request_builder_is_pure():
 
 def test_seed_is_noted_not_sent(backend, staged_bucket, session, fake_clock, messages, recorder):
     JobDriver(session, fake_clock)
-    backend.train(bucket=BUCKET, hyperparameters=Hyperparameters.course(), job_name=JOB, seed=7)
+    backend.train(hyperparameters=Hyperparameters.course(), job_name=JOB, seed=7)
     assert any("takes no seed" in m for m in messages)
     assert "seed" not in recorder.of("CreateTrainingJob")[0]["HyperParameters"]
 

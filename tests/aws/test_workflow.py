@@ -31,7 +31,7 @@ def expected_definition(prefix: str = "") -> dict:
 
 
 def test_functions_are_created_with_their_package_role_and_environment(backend, recorder):
-    backend.deploy_workflow(endpoint_name="scones-endpoint", threshold=0.93, bucket=BUCKET)
+    backend.deploy_workflow(endpoint_name="scones-endpoint", threshold=0.93)
     created = {call["FunctionName"]: call for call in recorder.of("CreateFunction")}
     assert sorted(created) == ["classifyImage", "filterInferences", "serializeImageData"]
     environments = {"serializeImageData": {}, "classifyImage": {"ENDPOINT_NAME": "scones-endpoint"},
@@ -51,7 +51,7 @@ def test_functions_are_created_with_their_package_role_and_environment(backend, 
 
 
 def test_the_state_machine_gets_the_definition_with_real_arns(backend, recorder):
-    info = backend.deploy_workflow(endpoint_name="scones-endpoint", bucket=BUCKET)
+    info = backend.deploy_workflow(endpoint_name="scones-endpoint")
     (created,) = recorder.of("CreateStateMachine")
     assert json.loads(created["definition"]) == expected_definition()
     assert "${" not in created["definition"]
@@ -65,7 +65,7 @@ def test_the_state_machine_gets_the_definition_with_real_arns(backend, recorder)
 
 
 def test_the_roles_get_exactly_the_generated_policies(backend, recorder):
-    backend.deploy_workflow(endpoint_name="scones-endpoint", bucket=BUCKET)
+    backend.deploy_workflow(endpoint_name="scones-endpoint")
     policies = {call["RoleName"]: json.loads(call["PolicyDocument"]) for call in recorder.of("PutRolePolicy")}
     assert sorted(policies) == ["scones-classify-image", "scones-filter-inferences", "scones-serialize-image-data",
                                 "scones-workflow"]
@@ -94,9 +94,9 @@ def test_the_roles_get_exactly_the_generated_policies(backend, recorder):
 
 
 def test_deploying_twice_changes_nothing(backend, recorder):
-    first = backend.deploy_workflow(endpoint_name="scones-endpoint", bucket=BUCKET)
+    first = backend.deploy_workflow(endpoint_name="scones-endpoint")
     recorder.clear()
-    second = backend.deploy_workflow(endpoint_name="scones-endpoint", bucket=BUCKET)
+    second = backend.deploy_workflow(endpoint_name="scones-endpoint")
     assert recorder.operations() == []
     assert second == first
     assert len(boto3.client("lambda", region_name=REGION).list_functions()["Functions"]) == 3
@@ -115,7 +115,7 @@ def changed_package(original):
 
 
 def test_changed_code_updates_only_that_function(backend, recorder, monkeypatch):
-    backend.deploy_workflow(endpoint_name="scones-endpoint", bucket=BUCKET)
+    backend.deploy_workflow(endpoint_name="scones-endpoint")
     recorder.clear()
 
     def package(module):
@@ -123,15 +123,15 @@ def test_changed_code_updates_only_that_function(backend, recorder, monkeypatch)
         return changed_package(original) if module == "classify_image" else original
 
     monkeypatch.setattr(aws_backend, "package_handler", package)
-    backend.deploy_workflow(endpoint_name="scones-endpoint", bucket=BUCKET)
+    backend.deploy_workflow(endpoint_name="scones-endpoint")
     assert recorder.operations() == ["lambda:UpdateFunctionCode"]
     assert recorder.of("UpdateFunctionCode")[0]["FunctionName"] == "classifyImage"
 
 
 def test_a_new_threshold_updates_only_the_filters_configuration(backend, recorder):
-    backend.deploy_workflow(endpoint_name="scones-endpoint", threshold=0.93, bucket=BUCKET)
+    backend.deploy_workflow(endpoint_name="scones-endpoint", threshold=0.93)
     recorder.clear()
-    backend.deploy_workflow(endpoint_name="scones-endpoint", threshold=0.8, bucket=BUCKET)
+    backend.deploy_workflow(endpoint_name="scones-endpoint", threshold=0.8)
     assert recorder.operations() == ["lambda:UpdateFunctionConfiguration"]
     (update,) = recorder.of("UpdateFunctionConfiguration")
     assert update["FunctionName"] == "filterInferences"
@@ -139,9 +139,9 @@ def test_a_new_threshold_updates_only_the_filters_configuration(backend, recorde
 
 
 def test_a_new_endpoint_updates_the_classify_role_and_environment(backend, recorder):
-    backend.deploy_workflow(endpoint_name="scones-endpoint", bucket=BUCKET)
+    backend.deploy_workflow(endpoint_name="scones-endpoint")
     recorder.clear()
-    backend.deploy_workflow(endpoint_name="other-endpoint", bucket=BUCKET)
+    backend.deploy_workflow(endpoint_name="other-endpoint")
     assert recorder.operations() == ["iam:PutRolePolicy", "lambda:UpdateFunctionConfiguration"]
     (policy,) = recorder.of("PutRolePolicy")
     assert policy["RoleName"] == "scones-classify-image"
@@ -149,12 +149,12 @@ def test_a_new_endpoint_updates_the_classify_role_and_environment(backend, recor
 
 
 def test_a_changed_definition_updates_the_state_machine(backend, recorder, monkeypatch):
-    backend.deploy_workflow(endpoint_name="scones-endpoint", bucket=BUCKET)
+    backend.deploy_workflow(endpoint_name="scones-endpoint")
     recorder.clear()
     edited = copy.deepcopy(workflow_definition())
     edited["Comment"] = "edited"
     monkeypatch.setattr(aws_backend, "workflow_definition", lambda: edited)
-    backend.deploy_workflow(endpoint_name="scones-endpoint", bucket=BUCKET)
+    backend.deploy_workflow(endpoint_name="scones-endpoint")
     assert recorder.operations() == ["sfn:UpdateStateMachine"]
     assert json.loads(recorder.of("UpdateStateMachine")[0]["definition"])["Comment"] == "edited"
 
@@ -166,13 +166,13 @@ def test_an_untagged_function_of_the_same_name_is_refused(backend, recorder):
         FunctionName="classifyImage", Runtime="python3.12", Role=role, Handler="x.handler",
         Code={"ZipFile": b"not ours"})
     with pytest.raises(SconesAwsError, match="classifyImage exists but is not tagged") as caught:
-        backend.deploy_workflow(endpoint_name="scones-endpoint", bucket=BUCKET)
+        backend.deploy_workflow(endpoint_name="scones-endpoint")
     assert "--name-prefix" in caught.value.advice
     assert recorder.of("UpdateFunctionCode") == [] and recorder.of("UpdateFunctionConfiguration") == []
 
 
 def test_a_name_prefix_names_everything(make_backend, recorder):
-    info = make_backend(name_prefix="dev-").deploy_workflow(endpoint_name="scones-endpoint", bucket=BUCKET)
+    info = make_backend(name_prefix="dev-").deploy_workflow(endpoint_name="scones-endpoint")
     assert sorted(c["FunctionName"] for c in recorder.of("CreateFunction")) == [
         "dev-classifyImage", "dev-filterInferences", "dev-serializeImageData"]
     assert sorted(c["RoleName"] for c in recorder.of("CreateRole")) == [
@@ -183,7 +183,7 @@ def test_a_name_prefix_names_everything(make_backend, recorder):
 
 
 def test_image_prefixes_widen_only_the_serialize_policy(make_backend, recorder):
-    make_backend(image_prefixes=("test/", "incoming/")).deploy_workflow(endpoint_name="e", bucket=BUCKET)
+    make_backend(image_prefixes=("test/", "incoming/")).deploy_workflow(endpoint_name="e")
     policy = next(json.loads(c["PolicyDocument"]) for c in recorder.of("PutRolePolicy")
                   if c["RoleName"] == "scones-serialize-image-data")
     assert policy["Statement"][0] == {"Sid": "ReadImages", "Effect": "Allow", "Action": "s3:GetObject",

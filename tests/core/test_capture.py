@@ -12,8 +12,6 @@ from scones.capture import (
     CaptureConfig,
     CaptureFormatError,
     build_record,
-    capture_key,
-    capture_prefix,
     encoding_for,
     is_sampled,
     parse_record,
@@ -70,12 +68,6 @@ def test_api_round_trip_and_shape():
 def test_bad_sampling_percentage(percentage):
     with pytest.raises(ValueError, match="sampling percentage must be a whole number from 0 to 100"):
         CaptureConfig("s3://b/dc", sampling_percentage=percentage)
-
-
-def test_key_layout():
-    prefix = capture_prefix("s3://scones/data_capture", "scones-endpoint", "AllTraffic")
-    uri = capture_key(prefix, WHEN, "0b8d-uuid")
-    assert str(uri) == "s3://scones/data_capture/scones-endpoint/AllTraffic/2026/11/23/19/30-05-123-0b8d-uuid.jsonl"
 
 
 times = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 1, 1),

@@ -18,7 +18,7 @@ from scones.cifar import (
     split_from_record,
     unpickle,
 )
-from scones.testing import FINE_LABEL_NAMES, python2_pickle, split_record, synthetic_split, write_cifar_archive
+from scones.synthetic_cifar import FINE_LABEL_NAMES, python2_pickle, split_record, synthetic_split, write_cifar_archive
 
 
 @pytest.fixture

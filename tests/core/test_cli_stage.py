@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from scones.testing import synthetic_split, write_cifar_archive
+from scones.synthetic_cifar import synthetic_split, write_cifar_archive
 
 
 def scones(*args):

@@ -1,6 +1,12 @@
 """Which S3 the local backend picks, in the documented order."""
 
-from scones.backends.local.s3_service import S3Endpoint, choose_s3_endpoint, localstack_is_healthy
+import http.server
+import threading
+from contextlib import contextmanager
+
+import pytest
+
+from scones.backends.local.s3_choice import S3Endpoint, choose_s3_endpoint, localstack_is_healthy
 
 never = lambda url: False  # noqa: E731
 always = lambda url: True  # noqa: E731
@@ -24,9 +30,44 @@ def test_localstack_then_scones_up_then_embedded():
     assert choose_s3_endpoint(None, {}, never, never) is None
 
 
-def test_health_probe_of_a_server_that_is_not_localstack(s3_endpoint_url):
-    # The embedded S3 answers HTTP but has no /_localstack/health with S3 in it.
-    if "4566" in s3_endpoint_url:
-        assert localstack_is_healthy(s3_endpoint_url)
-    else:
-        assert not localstack_is_healthy(s3_endpoint_url)
+@contextmanager
+def health_server(body: bytes):
+    """An HTTP server on 127.0.0.1 answering every GET with ``body``, as a stand-in for what runs on a port."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize("body, healthy", [
+    (b'{"services": {"s3": "running", "sqs": "disabled"}, "edition": "community"}', True),
+    (b'{"services": {"s3": "available"}}', True),
+    (b'{"services": {"s3": "disabled", "sqs": "running"}}', False),  # LocalStack without S3
+    (b"<ListAllMyBucketsResult/>", False),  # an S3 that is not LocalStack (the embedded server, scones up)
+    (b'["services"]', False),
+])
+def test_the_health_probe_reads_what_localstack_reports(body, healthy):
+    with health_server(body) as url:
+        assert localstack_is_healthy(url) is healthy
+
+
+def test_nothing_listening_is_not_localstack():
+    with health_server(b"") as url:
+        pass  # the port is closed again
+    assert not localstack_is_healthy(url)

@@ -9,9 +9,10 @@ import pytest
 from scones.cifar import read_archive
 from scones.images import decode_image, encode_png, row_to_array
 from scones.lst import LstEntry, parse_lst
-from scones.staging import plan_stage, stage_archive, unique_names, upload_plan
+from scones.staged_bucket import stage_archive, upload_plan
+from scones.staging import plan_stage, unique_names
 from scones.storage import StorageError
-from scones.testing import synthetic_split, write_cifar_archive
+from scones.synthetic_cifar import synthetic_split, write_cifar_archive
 
 TRAIN_LABELS = [8, 48, 3, 8, 48, 99, 8]
 TEST_LABELS = [48, 8, 0]
@@ -116,7 +117,7 @@ def test_duplicate_names_get_their_row():
 
 
 def test_what_was_staged_is_read_back(archive, storage, bucket):
-    from scones.staging import class_names_for, count_training_images, read_class_names
+    from scones.staged_bucket import class_names_for, count_training_images, read_class_names
 
     assert read_class_names(storage, bucket) is None
     assert class_names_for(storage, bucket, 3) == ("class_0", "class_1", "class_2")
@@ -128,7 +129,7 @@ def test_what_was_staged_is_read_back(archive, storage, bucket):
 
 @pytest.mark.parametrize("body", [b'{"0": "bicycle"}', b'["a", "a"]', b"[]", b"not json", b'["a", 3]'])
 def test_malformed_classes_json(storage, bucket, body):
-    from scones.staging import StagedDataError, read_class_names
+    from scones.staged_bucket import StagedDataError, read_class_names
 
     storage.put(f"s3://{bucket}/classes.json", body)
     with pytest.raises(StagedDataError, match=r"classes\.json must be a JSON list of distinct class names"):
@@ -136,9 +137,10 @@ def test_malformed_classes_json(storage, bucket, body):
 
 
 def test_class_count_must_match(archive, storage, bucket):
-    from scones.staging import StagedDataError, class_names_for, count_training_images
+    from scones.errors import NotStaged
+    from scones.staged_bucket import StagedDataError, class_names_for, count_training_images
 
-    with pytest.raises(StagedDataError, match=r"train\.lst does not exist: run `scones stage` first"):
+    with pytest.raises(NotStaged, match=r"train\.lst does not exist: run `scones stage` first"):
         count_training_images(storage, bucket)
     stage_archive(str(archive[0]), storage, bucket)
     with pytest.raises(StagedDataError, match="names 2 classes but num_classes is 3"):

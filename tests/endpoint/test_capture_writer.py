@@ -19,7 +19,8 @@ from scones.backends.local.capture_writer import (
     flush_due_at,
     split_into_files,
 )
-from scones.capture import CaptureConfig, build_record, capture_prefix
+from scones.bucket_layout import capture_prefix
+from scones.capture import CaptureConfig, build_record
 
 START = datetime(2026, 1, 15, 10, 59, 58, 500000, tzinfo=timezone.utc)
 CONFIG = CaptureConfig("s3://unused/data_capture")

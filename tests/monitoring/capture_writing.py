@@ -12,7 +12,8 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from scones.capture import CaptureConfig, CaptureRecord, build_record, capture_key, capture_prefix
+from scones.bucket_layout import capture_key, capture_prefix
+from scones.capture import CaptureConfig, CaptureRecord, build_record
 from scones.storage import Storage
 
 ENDPOINT = "scones-endpoint"

@@ -131,7 +131,7 @@ def test_a_downloaded_folder_needs_no_storage(tmp_path):
 def test_a_folder_without_class_names_numbers_the_classes(tmp_path):
     result = monitor(["--from-dir", FIXTURES, "--out", tmp_path])
     assert result.exit_code == 0, result.output
-    assert read_summary(tmp_path)["per_class_counts"] == {"class 0": 6, "class 1": 4}
+    assert read_summary(tmp_path)["per_class_counts"] == {"class_0": 6, "class_1": 4}
 
 
 def test_no_captures_names_the_prefix_and_the_likely_causes(captures, tmp_path):

@@ -63,3 +63,29 @@ def test_a_sampled_scatter_still_draws(data):
     sampled = figures.confidence_over_time(times, class_ids, confidences, CLASSES, 0.93, max_points=100)
     assert_drawn(sampled)
     assert pixels(full).tolist() != pixels(sampled).tolist()  # fewer points, and the title says so
+
+
+def figure_of(name: str, times, class_ids, confidences, threshold: float) -> bytes:
+    meets = confidences >= threshold
+    buckets = count_per_bucket(times, class_ids, meets, 2, 900)
+    share = float(np.mean(~meets))
+    return {
+        "confidence_over_time": lambda: figures.confidence_over_time(times, class_ids, confidences, CLASSES, threshold),
+        "confidence_histogram": lambda: figures.confidence_histogram(class_ids, confidences, CLASSES, threshold, share),
+        "low_confidence_share": lambda: figures.low_confidence_share(buckets, threshold, share, 0.2),
+        "class_balance": lambda: figures.class_balance(buckets, CLASSES),
+    }[name]()
+
+
+@pytest.mark.parametrize("name", ["confidence_over_time", "confidence_histogram", "low_confidence_share",
+                                  "class_balance"])
+def test_each_figure_draws_its_data_and_only_its_data(data, name):
+    """The same data draws the same pixels; other data (other classes, other confidences) draws others."""
+    times, class_ids, confidences, _ = data
+    drawn = pixels(figure_of(name, times, class_ids, confidences, 0.93))
+    assert np.array_equal(drawn, pixels(figure_of(name, times, class_ids, confidences, 0.93)))
+    if name == "class_balance":  # it shows the classes: all bicycles is another picture
+        other = figure_of(name, times, np.zeros_like(class_ids), confidences, 0.93)
+    else:  # they show the confidences against the threshold
+        other = figure_of(name, times, class_ids, confidences, 0.6)
+    assert not np.array_equal(drawn, pixels(other))

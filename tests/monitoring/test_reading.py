@@ -9,6 +9,7 @@ from .capture_writing import inference_record, put_capture_file, write_capture_f
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scones.bucket_layout import endpoint_captures_uri
 from scones.monitoring.reading import (
     CaptureFile,
     DirectoryCaptures,
@@ -18,7 +19,6 @@ from scones.monitoring.reading import (
     ReadStats,
     StorageCaptures,
     TimeWindow,
-    endpoint_capture_uri,
     read_records,
 )
 
@@ -38,15 +38,15 @@ def test_a_capture_key_gives_its_variant_and_hour():
         assert CaptureFile.at(elsewhere) == CaptureFile(elsewhere)
 
 
-def test_endpoint_capture_uri():
-    assert endpoint_capture_uri("bucket", "scones-endpoint") == "s3://bucket/data_capture/scones-endpoint/"
+def test_endpoint_captures_uri():
+    assert endpoint_captures_uri("bucket", "scones-endpoint") == "s3://bucket/data_capture/scones-endpoint/"
 
 
 def test_records_written_by_the_local_endpoint_read_back_from_s3(storage, bucket):
     first = inference_record(minutes(1), [0.97, 0.03], seed=1)
     second = inference_record(minutes(2), [0.2, 0.8], seed=2)
     uri = put_capture_file(storage, bucket, T0, [first, "{not json", "", second])
-    source = StorageCaptures(storage, endpoint_capture_uri(bucket, "scones-endpoint"))
+    source = StorageCaptures(storage, endpoint_captures_uri(bucket, "scones-endpoint"))
     items = list(read_records(source))
     assert items[0] == LocatedRecord(uri, 1, first)
     assert isinstance(items[1], MalformedLine) and (items[1].location, items[1].line_number) == (uri, 2)
@@ -63,7 +63,7 @@ def test_window_filters_records_exactly_and_skips_files_of_far_hours(storage, bu
     put_capture_file(storage, bucket, minutes(60 * 5), ["this file is never downloaded"], file_number=3)
     stats = ReadStats()
     window = TimeWindow(minutes(29), minutes(59))
-    source = StorageCaptures(storage, endpoint_capture_uri(bucket, "scones-endpoint"))
+    source = StorageCaptures(storage, endpoint_captures_uri(bucket, "scones-endpoint"))
     times = [item.record.inference_time for item in read_records(source, window=window, stats=stats)]
     assert times == [minutes(29), minutes(30)]
     assert (stats.files_listed, stats.files_read, stats.files_skipped) == (3, 2, 1)
@@ -73,7 +73,7 @@ def test_window_filters_records_exactly_and_skips_files_of_far_hours(storage, bu
 def test_files_of_other_variants_are_skipped(storage, bucket):
     put_capture_file(storage, bucket, T0, [inference_record(minutes(1), [0.9, 0.1])], variant="AllTraffic")
     put_capture_file(storage, bucket, T0, [inference_record(minutes(2), [0.9, 0.1])], variant="Canary")
-    source = StorageCaptures(storage, endpoint_capture_uri(bucket, "scones-endpoint"))
+    source = StorageCaptures(storage, endpoint_captures_uri(bucket, "scones-endpoint"))
     stats = ReadStats()
     records = list(read_records(source, variant="Canary", stats=stats))
     assert [r.record.inference_time for r in records] == [minutes(2)]
@@ -83,7 +83,7 @@ def test_files_of_other_variants_are_skipped(storage, bucket):
 
 
 def test_no_captures_names_the_uri_and_what_to_check(storage, bucket):
-    source = StorageCaptures(storage, endpoint_capture_uri(bucket, "wrong-endpoint"))
+    source = StorageCaptures(storage, endpoint_captures_uri(bucket, "wrong-endpoint"))
     with pytest.raises(NoCapturesFound) as raised:
         list(read_records(source))
     message = str(raised.value)

@@ -49,7 +49,7 @@ def test_a_row_has_time_class_confidence_probabilities_and_the_threshold_decisio
     assert row.probabilities == (0.07, 0.93) and row.meets_threshold  # >= passes, as in the filter Lambda
     assert (row.location, row.line_number) == ("s3://b/k.jsonl", 7)
     unnamed = inference_row(located(inference_record(T0, [0.1, 0.2, 0.7])), class_names=None, threshold=0.93)
-    assert (unnamed.class_name, unnamed.meets_threshold) == ("class 2", False)
+    assert (unnamed.class_name, unnamed.meets_threshold) == ("class_2", False)
 
 
 @pytest.mark.parametrize(("data", "encoding", "reason"), [
@@ -91,8 +91,8 @@ def test_summary_numbers_for_known_inputs():
     tops = [0.99, 0.8, 0.95, 0.6, 0.93]
     cuts = statistics.quantiles(tops, n=100, method="inclusive")
     assert summary["counts"] == {"total": 12, "valid": 5, "malformed": 5, "without_output": 2, "outside_window": 0}
-    assert summary["per_class_counts"] == {"class 0": 3, "class 1": 2}
-    assert summary["per_class_below_threshold"] == {"class 0": 1, "class 1": 1}
+    assert summary["per_class_counts"] == {"class_0": 3, "class_1": 2}
+    assert summary["per_class_below_threshold"] == {"class_0": 1, "class_1": 1}
     assert summary["share_below_threshold"] == 0.4
     assert summary["confidence_quantiles"] == pytest.approx(
         {"min": 0.6, "p5": cuts[4], "p25": cuts[24], "p50": 0.93, "p75": cuts[74], "p95": cuts[94], "max": 0.99})

@@ -13,9 +13,7 @@ from scones.model_artifact import (
     ArtifactError,
     ModelMetadata,
     build_model_tarball,
-    metadata_uri,
     model_shapes_json,
-    model_uri,
     read_model_tarball,
 )
 
@@ -106,8 +104,3 @@ def test_metadata_round_trips_and_is_checked():
         ModelMetadata.from_json(b"{")
 
 
-def test_uris_follow_sagemakers_output_layout():
-    assert model_uri("bucket", "job-1") == "s3://bucket/models/job-1/output/model.tar.gz"
-    assert metadata_uri(model_uri("bucket", "job-1")) == "s3://bucket/models/job-1/output/scones-metadata.json"
-    with pytest.raises(ArtifactError):
-        metadata_uri("s3://bucket/model.zip")

@@ -22,10 +22,9 @@ from scones.model_artifact import (
     ArtifactError,
     ModelMetadata,
     build_model_tarball,
-    metadata_uri,
-    model_uri,
     read_model_tarball,
 )
+from scones.bucket_layout import metadata_uri, model_uri
 
 
 def labelled(count: int, rng: np.random.RandomState) -> LabelledImages:
@@ -90,6 +89,16 @@ def test_batches_of_any_size(tarball, pngs):
     with pytest.raises(ValueError, match=r"expected N×3×32×32 pixels, got \(2, 3, 16, 16\)"):
         predictor.predict_arrays(np.zeros((2, 3, 16, 16)))
 
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 5, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65])
+def test_each_image_gets_its_own_answer_whatever_batch_bucket_it_lands_in(tarball, pngs, count):
+    """Padding to the 1–64 buckets must not leak into anyone's answer (the endpoint tests' stand-in pads to 32)."""
+    predictor = Predictor.from_artifact(tarball)
+    alone = {index: predictor.predict([png])[0] for index, png in enumerate(pngs)}
+    order = [index % len(pngs) for index in range(count)]
+    together = predictor.predict_arrays(predictor.preprocess([pngs[index] for index in order]))
+    np.testing.assert_allclose(together, np.array([alone[index] for index in order]), rtol=1e-5, atol=1e-6)
 
 def test_many_threads_predict_at_once(tarball, pngs):
     """Mixed batch sizes from 8 threads: same answers as one thread, and no engine deadlock."""

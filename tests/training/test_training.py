@@ -8,7 +8,7 @@ import tarfile
 
 import pytest
 
-from scones.staging import StagedDataError
+from scones.staged_bucket import StagedDataError
 
 from scones.backends.local.training import TrainingDataError, train_from_storage
 from scones.model_artifact import ModelMetadata, read_model_tarball

@@ -1,19 +1,16 @@
 """The five state machines users really exported from the AWS console run locally with the
-Scones handlers bound in call order. Needs ../shared (skipped cleanly without it)."""
+Scones handlers bound in call order. Needs ../shared (skipped, saying why, without it)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from scones.asl import load
-from scones.test_cases import ImageCase
+from scones.execution_inputs import ImageCase
 from scones.workflow import bind_by_order, called_functions
 
-SEEDS = Path(__file__).resolve().parents[3] / "shared" / "data" / "seed-state-machines"
-SEED_FILES = sorted(SEEDS.glob("*.asl.json")) if SEEDS.is_dir() else []
+from ..asl.seeds import SEED_NAMES, seed
 
 # What each seed does with an image below the threshold (the grey one).
 LOW_CONFIDENCE = {
@@ -25,21 +22,14 @@ LOW_CONFIDENCE = {
 }
 
 
-def seed_id(path: Path) -> str:
-    return path.name.removesuffix(".asl.json")
-
-
-pytestmark = pytest.mark.skipif(not SEED_FILES, reason="../shared/data/seed-state-machines is not here")
-
-
 def test_all_five_seeds_are_known():
-    assert sorted(map(seed_id, SEED_FILES)) == sorted(LOW_CONFIDENCE)
+    assert sorted(SEED_NAMES) == sorted(LOW_CONFIDENCE)
 
 
-@pytest.mark.parametrize("path", SEED_FILES, ids=seed_id)
-def test_seed_classifies_a_confident_image(path, deployed, backend):
+@pytest.mark.parametrize("name", SEED_NAMES)
+def test_seed_classifies_a_confident_image(name, deployed, backend):
     endpoint, _ = deployed
-    workflow = backend.deploy_workflow(endpoint_name=endpoint.name, definition=load(str(path)))
+    workflow = backend.deploy_workflow(endpoint_name=endpoint.name, definition=seed(name))
     outcome = backend.start_execution(workflow, ImageCase(backend.bucket, "test/red_bike.png", 0).execution_input())
     assert outcome.status == "SUCCEEDED", outcome.cause
     body = outcome.output.get("body", outcome.output)
@@ -47,16 +37,16 @@ def test_seed_classifies_a_confident_image(path, deployed, backend):
     assert body["inferences"][0] > 0.999 and body["s3_key"] == "test/red_bike.png"
 
 
-@pytest.mark.parametrize("path", SEED_FILES, ids=seed_id)
-def test_seed_handles_low_confidence_as_written(path, deployed, backend):
+@pytest.mark.parametrize("name", SEED_NAMES)
+def test_seed_handles_low_confidence_as_written(name, deployed, backend):
     endpoint, _ = deployed
-    workflow = backend.deploy_workflow(endpoint_name=endpoint.name, definition=load(str(path)))
+    workflow = backend.deploy_workflow(endpoint_name=endpoint.name, definition=seed(name))
     outcome = backend.start_execution(workflow, ImageCase(backend.bucket, "test/grey_unsure.png", 0).execution_input())
-    assert (outcome.status, outcome.error) == LOW_CONFIDENCE[seed_id(path)]
+    assert (outcome.status, outcome.error) == LOW_CONFIDENCE[name]
 
 
 def test_functions_are_bound_in_call_order():
-    definition = load(str(SEEDS / "sukruta230901__jsonpath_inputpath-body_retry.asl.json"))
+    definition = seed("sukruta230901__jsonpath_inputpath-body_retry")
     assert bind_by_order(definition) == {
         "arn:aws:lambda:us-east-1:731326286809:function:serializeImageData:$LATEST": "serializeImageData",
         "arn:aws:lambda:us-east-1:731326286809:function:classifyImageData:$LATEST": "classifyImage",

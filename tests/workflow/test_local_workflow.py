@@ -9,8 +9,8 @@ import json
 import pytest
 
 from scones.capture import parse_record
-from scones.executions import execution_row
-from scones.test_cases import ImageCase
+from scones.execution_rows import execution_row
+from scones.execution_inputs import ImageCase
 
 from .colour_model import expected_probabilities, solid_png
 

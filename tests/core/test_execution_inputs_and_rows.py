@@ -7,10 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scones.backend import ExecutionOutcome
-from scones.executions import execution_row, inferences_from_history
+from scones.execution_rows import execution_row, inferences_from_history
 from scones.lst import LstEntry, format_lst
-from scones.test_cases import ImageCase, generate_test_case, load_test_entries, pick_cases
-from scones.storage import NoSuchObject
+from scones.errors import NotStaged
+from scones.execution_inputs import ImageCase, pick_cases
+from scones.staged_bucket import generate_test_case, read_listing
 
 ENTRIES = [LstEntry(3, 0, "bicycle_s_1.png"), LstEntry(9, 1, "motorcycle_s_2.png")]
 
@@ -32,11 +33,11 @@ def test_generate_test_case_reads_test_lst(storage, bucket):
     storage.put(f"s3://{bucket}/test.lst", format_lst(ENTRIES).encode())
     event = generate_test_case(storage, bucket, seed=1)
     assert event["s3_bucket"] == bucket and event["s3_key"] in {"test/bicycle_s_1.png", "test/motorcycle_s_2.png"}
-    assert load_test_entries(storage, bucket) == ENTRIES
+    assert read_listing(storage, bucket, "test") == ENTRIES
 
 
 def test_unstaged_bucket_says_run_stage(storage, bucket):
-    with pytest.raises(NoSuchObject, match=r"test\.lst does not exist: run `scones stage` first"):
+    with pytest.raises(NotStaged, match=r"test\.lst does not exist: run `scones stage` first"):
         generate_test_case(storage, bucket)
 
 

@@ -1,6 +1,6 @@
 """The embedded S3 server process: moto's S3 application behind werkzeug, on loopback.
 
-Run as ``python -m scones.backends.local.s3_server --port 0``: it prints
+Run as ``python -m scones.backends.local.embedded_s3_server --port 0``: it prints
 ``listening http://HOST:PORT`` once ready and exits when its standard input
 closes, so it never outlives the Scones process that started it. It serves
 moto's S3 app directly rather than moto's all-services dispatcher, which

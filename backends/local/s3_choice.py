@@ -101,7 +101,7 @@ def scones_up_is_running(url: str) -> bool:
 
 
 class EmbeddedS3:
-    """An S3 server in a child process (see :mod:`.s3_server`), bound to loopback.
+    """An S3 server in a child process (see :mod:`.embedded_s3_server`), bound to loopback.
 
     A separate process gives client and server a core each instead of one
     shared GIL; the child exits when this process closes its stdin or dies.
@@ -122,7 +122,7 @@ class EmbeddedS3:
     def _spawn(self) -> str:
         errors = tempfile.TemporaryFile()
         process = subprocess.Popen(
-            [sys.executable, "-m", "scones.backends.local.s3_server", "--host", self.host,
+            [sys.executable, "-m", "scones.backends.local.embedded_s3_server", "--host", self.host,
              "--port", str(self.port)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
         )

@@ -13,8 +13,9 @@ from dataclasses import asdict, dataclass
 from typing import Iterable, Sequence
 
 from scones.backend import ExecutionOutcome
+from scones.class_names import class_name
 from scones.inferences import InferenceFormatError, parse_inferences, top_class
-from scones.test_cases import ImageCase
+from scones.execution_inputs import ImageCase
 
 SUCCEEDED_DETAILS = {
     "TaskSucceeded": "taskSucceededEventDetails",
@@ -69,10 +70,6 @@ def inferences_from_history(history: Iterable[dict]) -> list[float] | None:
         return parse_inferences(found)
     except InferenceFormatError:
         return None
-
-
-def class_name(class_names: Sequence[str], class_id: int) -> str:
-    return class_names[class_id] if 0 <= class_id < len(class_names) else f"class {class_id}"
 
 
 def outcome_inferences(outcome: ExecutionOutcome) -> list[float] | None:

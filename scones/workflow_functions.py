@@ -1,0 +1,23 @@
+"""The workflow's three functions: their logical names, placeholders and handler modules.
+
+Apart from :mod:`scones.workflow` (which loads the definition through the ASL
+interpreter) so that names and policies (``backends/aws/naming.py``,
+``iam_policies.py``) depend on nothing but these facts.
+"""
+
+from __future__ import annotations
+
+WORKFLOW_NAME = "scones-workflow"
+
+# The workflow's functions, by the logical names its placeholders use.
+FUNCTIONS = {
+    "serializeImageData": "SerializeImageDataArn",
+    "classifyImage": "ClassifyImageArn",
+    "filterInferences": "FilterInferencesArn",
+}
+# Which handler module in lambdas/ each function runs.
+HANDLER_MODULES = {
+    "serializeImageData": "serialize_image_data",
+    "classifyImage": "classify_image",
+    "filterInferences": "filter_inferences",
+}
