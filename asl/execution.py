@@ -41,7 +41,12 @@ _SHARED_RANDOM = random_module.Random()
 
 @dataclass
 class Execution:
-    """The outcome of one execution: ``DescribeExecution``'s fields, parsed, plus the history."""
+    """The outcome of one execution: ``DescribeExecution``'s fields plus the history.
+
+    ``output`` is the output's JSON text, as ``DescribeExecution`` returns it
+    (an output may be any JSON value, a string or null included);
+    ``output_value`` is that text parsed. ``input`` is parsed.
+    """
 
     execution_arn: str
     name: str
@@ -49,7 +54,7 @@ class Execution:
     input: Any
     start_date: datetime
     status: str = RUNNING
-    output: Any = None
+    output: str | None = None
     error: str | None = None
     cause: str | None = None
     stop_date: datetime | None = None
@@ -66,6 +71,11 @@ class Execution:
     def stop(self, error: str | None = None, cause: str | None = None) -> None:
         """Ask a running execution to stop (StopExecution): it ends ABORTED at its next state boundary."""
         self._stop_reason = (error, cause)
+
+    @property
+    def output_value(self) -> Any:
+        """The output as a JSON value (None while running, after a failure, or for a null output)."""
+        return None if self.output is None else json.loads(self.output)
 
     @property
     def event_types(self) -> list[str]:
@@ -113,11 +123,10 @@ class _Visit:
         return Scope(input, lambda: self.context_object(map_item), self.branch.variables, self.run.random)
 
     def context_object(self, map_item: tuple[int, Any] | None = None) -> dict:
-        context = {
-            "Execution": self.run.execution_context,
-            "State": {"EnteredTime": iso_timestamp(self.entered_time), "Name": self.state.name, "RetryCount": self.retry_count},
-            "StateMachine": self.run.machine_context,
-        }
+        state = {"EnteredTime": iso_timestamp(self.entered_time), "Name": self.state.name}
+        if self.state.retries:  # AWS shows RetryCount only to the states that can retry
+            state["RetryCount"] = self.retry_count
+        context = {"Execution": self.run.execution_context, "State": state, "StateMachine": self.run.machine_context}
         if self.task_token is not None:
             context["Task"] = {"Token": self.task_token}
         if map_item is not None:
@@ -299,7 +308,7 @@ class _Run:
         try:
             _, output_text = self.run_graph(self.machine.graph, execution.input, root)
             self.event(root, "ExecutionSucceeded", {"output": output_text, "outputDetails": NOT_TRUNCATED})
-            execution.output, execution.status = json.loads(output_text), SUCCEEDED
+            execution.output, execution.status = output_text, SUCCEEDED
         except StatesError as failure:
             details = {key: value for key, value in (("error", failure.error), ("cause", failure.cause)) if value is not None}
             self.event(root, "ExecutionFailed", details or None)

@@ -39,7 +39,7 @@ from .errors import (
 )
 from .ids import random_uuid
 from .paths import Scope, parse_path, to_json
-from .query_jsonata import JsonataTemplate, QueryEvaluationError, jsonata_type
+from .query_jsonata import Expression, JsonataTemplate, QueryEvaluationError, is_expression
 from .resources import ACTIVITY_EVENTS, TaskContext, call, classify, lambda_not_found
 
 PAYLOAD_LIMIT_BYTES = 256 * 1024
@@ -83,6 +83,8 @@ def compile_state(name: str, spec: dict, language: str) -> "State":
 
 
 class State:
+    retries = False  # only Task, Parallel and Map have Retry (and $$.State.RetryCount)
+
     def __init__(self, name: str, spec: dict, language: str):
         self.name = name
         self.type = spec["Type"]
@@ -260,6 +262,7 @@ class ExecutableState(State):
     """A state that does work (Task, Parallel, Map), with Retry and Catch around it."""
 
     takes_arguments = True  # Parameters/Arguments shape the work's input
+    retries = True
 
     def __init__(self, name, spec, language):
         super().__init__(name, spec, language)
@@ -419,7 +422,9 @@ class MapState(ExecutableState):
         processor = spec.get("ItemProcessor") or spec["Iterator"]
         self.processor = Graph(processor, language)
         self.items_path = parse_path(spec.get("ItemsPath", "$")) if language == JSONPATH else None
-        self.items = JsonataTemplate(spec["Items"], "Items") if "Items" in spec else None
+        items = spec.get("Items")
+        self.items = Expression(items, "Items") if is_expression(items) else (
+            None if items is None else JsonataTemplate(items, "Items"))
         selector = spec.get("ItemSelector", spec.get("Parameters"))
         self.item_selector = None if selector is None else (
             JsonataTemplate(selector, "ItemSelector") if language == JSONATA else payload_template(selector)
@@ -457,14 +462,15 @@ class MapState(ExecutableState):
         if self.item_reader is not None:
             return _read_items(visit, self.item_reader, scope.with_input(effective))
         if self.language == JSONATA:
-            items = raw if self.items is None else self.items.evaluate(scope)
+            if self.items is None:
+                if not isinstance(raw, list):
+                    raise QueryEvaluationError(f"Map state input must be an array but was: {to_json(raw)}", "Items")
+                return raw
+            items = self.items.evaluate(scope)
             if not isinstance(items, list):
-                raise QueryEvaluationError(
-                    f"The field 'Items' must give a JSON array, but was '{jsonata_type(items)}' for value: {to_json(items)}",
-                    "Items",
-                )
+                raise self.items.type_error("array", items)
             return items
-        items = select(self.items_path, effective)
+        items = select(self.items_path, effective, scope)
         if not isinstance(items, list):
             raise StatesError(
                 RUNTIME,

@@ -205,7 +205,7 @@ class LocalBackend:
         execution = self._machine.execute(execution_input, resources=self._resources,
                                           name=name or str(uuid.uuid4()))
         return ExecutionOutcome(name=execution.name, input=execution_input, status=execution.status,
-                                output=execution.output, error=execution.error, cause=execution.cause,
+                                output=execution.output_value, error=execution.error, cause=execution.cause,
                                 history=tuple(execution.history))
 
     # ---------------------------------------------------------------- cleanup

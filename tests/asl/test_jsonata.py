@@ -18,28 +18,28 @@ def test_arguments_and_output_like_the_exported_workflow(run):
         "Output": "{% $states.result.Payload %}", "End": True}})
     execution = run(definition, {"s3_key": "test/bicycle.png"},
                     resources={"serializeImageData": lambda event, context: {"statusCode": 200, "body": {"key": event["s3_key"]}}})
-    assert execution.output == {"statusCode": 200, "body": {"key": "test/bicycle.png"}}
+    assert execution.output_value == {"statusCode": 200, "body": {"key": "test/bicycle.png"}}
 
 
 def test_task_output_defaults_to_the_result(run):
     definition = jsonata({"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f", "End": True}})
-    assert run(definition, {"a": 1}, resources={"f": lambda event, context: {"seen": event}}).output == {"seen": {"a": 1}}
+    assert run(definition, {"a": 1}, resources={"f": lambda event, context: {"seen": event}}).output_value == {"seen": {"a": 1}}
 
 
 def test_output_templates_mix_literals_and_expressions(run):
     definition = jsonata({"P": {"Type": "Pass", "End": True, "Output": {
         "total": "{% $sum($states.input.prices) %}", "label": "fixed", "first": ["{% $states.input.prices[0] %}", 0],
         "name": "{% $states.context.Execution.Name %}"}}})
-    assert run(definition, {"prices": [2, 3.5]}, name="exec-1").output == {"total": 5.5, "label": "fixed", "first": [2, 0], "name": "exec-1"}
+    assert run(definition, {"prices": [2, 3.5]}, name="exec-1").output_value == {"total": 5.5, "label": "fixed", "first": [2, 0], "name": "exec-1"}
 
 
 def test_pass_output_defaults_to_the_input(run):
-    assert run(jsonata({"P": {"Type": "Pass", "End": True}}), {"a": [1]}).output == {"a": [1]}
+    assert run(jsonata({"P": {"Type": "Pass", "End": True}}), {"a": [1]}).output_value == {"a": [1]}
 
 
 def test_json_null_is_kept_apart_from_undefined(run):
     definition = jsonata({"P": {"Type": "Pass", "End": True, "Output": {"value": "{% $states.input.a %}"}}})
-    assert run(definition, {"a": None}).output == {"value": None}
+    assert run(definition, {"a": None}).output_value == {"value": None}
 
 
 def test_undefined_result_is_a_query_evaluation_error(run):
@@ -47,7 +47,7 @@ def test_undefined_result_is_a_query_evaluation_error(run):
     execution = run(definition, {})
     assert (execution.status, execution.error) == (FAILED, "States.QueryEvaluationError")
     assert execution.cause == ("An error occurred while executing the state 'P' (entered at the event id #2). "
-                               "The JSONata expression '$states.input.missing' returned nothing (undefined).")
+                               "The JSONata expression '$states.input.missing' specified for the field 'Output' returned nothing (undefined).")
     assert execution.event_types == ["ExecutionStarted", "PassStateEntered", "EvaluationFailed", "ExecutionFailed"]
     assert execution.history[2]["evaluationFailedEventDetails"] == {
         "error": "States.QueryEvaluationError", "cause": execution.cause, "location": "Output", "state": "P"}
@@ -66,7 +66,7 @@ def test_choice_conditions(run):
         "High": {"Type": "Succeed"},
         "Low": {"Type": "Fail", "Error": "THRESHOLD_CONFIDENCE_NOT_MET", "Cause": "{% 'confidence ' & $string($states.input.confidence) %}"},
     })
-    assert run(definition, {"confidence": 0.95}).output == {"accepted": 0.95}
+    assert run(definition, {"confidence": 0.95}).output_value == {"accepted": 0.95}
     low = run(definition, {"confidence": 0.5})
     assert (low.error, low.cause) == ("THRESHOLD_CONFIDENCE_NOT_MET", "confidence 0.5")
 
@@ -89,7 +89,7 @@ def test_map_items_and_item_selector(run):
         "ItemSelector": {"key": "{% $states.context.Map.Item.Value %}", "position": "{% $states.context.Map.Item.Index + 1 %}"},
         "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
         "Output": "{% $states.result.key %}", "End": True}})
-    assert run(definition, {"keys": ["a", "b"]}).output == ["a", "b"]
+    assert run(definition, {"keys": ["a", "b"]}).output_value == ["a", "b"]
 
 
 def test_map_items_must_be_an_array(run):
@@ -104,14 +104,14 @@ def test_parallel_arguments_and_output(run):
                                 "Branches": [{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}},
                                              {"StartAt": "B", "States": {"B": {"Type": "Pass", "Output": "{% $states.input.n * 10 %}", "End": True}}}],
                                 "End": True}})
-    assert run(definition, {"n": 4}).output == 40
+    assert run(definition, {"n": 4}).output_value == 40
 
 
 def test_state_level_query_language_in_a_jsonpath_machine(run):
     definition = {"StartAt": "Old", "States": {
         "Old": {"Type": "Pass", "Parameters": {"v.$": "$.value"}, "Next": "New"},
         "New": {"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $states.input.v + 1 %}", "End": True}}}
-    assert run(definition, {"value": 1}).output == 2
+    assert run(definition, {"value": 1}).output_value == 2
 
 
 def test_catch_output_with_error_output(run):
@@ -125,14 +125,14 @@ def test_catch_output_with_error_output(run):
         raise KeyError("x")
 
     execution = run(definition, {"id": 7}, resources={"boom": boom})
-    assert (execution.status, execution.output) == (SUCCEEDED, {"input": {"id": 7}, "error": "KeyError"})
+    assert (execution.status, execution.output_value) == (SUCCEEDED, {"input": {"id": 7}, "error": "KeyError"})
 
 
 def test_jsonata_functions_like_now_work_in_worker_threads(run):
     definition = jsonata({"M": {"Type": "Map", "Items": [1, 2, 3, 4],
                                 "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "Output": "{% $type($now()) %}", "End": True}}},
                                 "End": True}})
-    assert run(definition, {}, max_workers=4).output == ["string"] * 4
+    assert run(definition, {}, max_workers=4).output_value == ["string"] * 4
 
 
 def test_jsonata_executions_in_many_threads_do_not_interfere():
@@ -144,5 +144,5 @@ def test_jsonata_executions_in_many_threads_do_not_interfere():
     machine = StateMachine(jsonata({"P": {"Type": "Pass", "End": True,
                                           "Output": {"double": "{% $states.input.n * 2 %}", "items": "{% [1..$states.input.n] %}"}}}))
     with ThreadPoolExecutor(max_workers=8) as pool:
-        outputs = list(pool.map(lambda n: machine.execute({"n": n}).output, range(1, 200)))
+        outputs = list(pool.map(lambda n: machine.execute({"n": n}).output_value, range(1, 200)))
     assert outputs == [{"double": n * 2, "items": list(range(1, n + 1))} for n in range(1, 200)]

@@ -33,7 +33,7 @@ def legacy_task(arn: str = ARN, **fields) -> dict:
 def test_lambda_invoke_result_wraps_the_payload_like_aws(run):
     execution = run(invoke_task(ARN + ":$LATEST"), {"inferences": [0.9, 0.1]},
                     resources={"filterPredictions": lambda event, context: {"statusCode": 200, "body": event}})
-    output = execution.output
+    output = execution.output_value
     assert execution.status == SUCCEEDED
     assert sorted(output) == ["ExecutedVersion", "Payload", "SdkHttpMetadata", "SdkResponseMetadata", "StatusCode"]
     assert output["Payload"] == {"statusCode": 200, "body": {"inferences": [0.9, 0.1]}}
@@ -70,17 +70,17 @@ def test_lambda_invoke_history_events(run):
 ])
 def test_function_names_resolve_from_name_partial_and_full_arns(run, function_name):
     execution = run(invoke_task(function_name), {}, resources={"filterPredictions": lambda event, context: "ok"})
-    assert execution.output["Payload"] == "ok"
+    assert execution.output_value["Payload"] == "ok"
 
 
 def test_output_path_payload_like_the_exported_workflows(run):
     execution = run(invoke_task("f", OutputPath="$.Payload.body"), {"x": 1}, resources={"f": lambda event, context: {"body": event}})
-    assert execution.output == {"x": 1}
+    assert execution.output_value == {"x": 1}
 
 
 def test_legacy_function_arn_passes_the_effective_input_and_returns_the_raw_result(run):
     execution = run(legacy_task(InputPath="$.body"), {"body": {"x": 1}}, resources={"filterPredictions": lambda event, context: [event]})
-    assert execution.output == [{"x": 1}]
+    assert execution.output_value == [{"x": 1}]
     assert execution.event_types == [
         "ExecutionStarted", "TaskStateEntered", "LambdaFunctionScheduled", "LambdaFunctionStarted",
         "LambdaFunctionSucceeded", "TaskStateExited", "ExecutionSucceeded",
@@ -120,7 +120,7 @@ def test_catch_task_failed_to_succeed_as_in_the_exported_workflow(run):
     definition["States"]["Success"] = {"Type": "Succeed"}
     execution = run(definition, {}, resources={"filterPredictions": failing_filter})
     assert execution.status == SUCCEEDED
-    assert execution.output["Error"] == "THRESHOLD_CONFIDENCE_NOT_MET"
+    assert execution.output_value["Error"] == "THRESHOLD_CONFIDENCE_NOT_MET"
     assert execution.event_types[-5:] == ["TaskFailed", "TaskStateExited", "SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded"]
 
 
@@ -155,7 +155,7 @@ def test_handler_context_offers_what_lambda_offers(run, clock):
 
     resources = Resources().add_lambda("serializeImageData", handler, timeout=3, memory_size=512)
     execution = run(invoke_task(ARN.replace("filterPredictions", "serializeImageData") + ":$LATEST"), {}, resources=resources)
-    request_id = execution.output["SdkResponseMetadata"]["RequestId"]
+    request_id = execution.output_value["SdkResponseMetadata"]["RequestId"]
     assert seen == {
         "aws_request_id": request_id,
         "function_name": "serializeImageData",
@@ -166,7 +166,7 @@ def test_handler_context_offers_what_lambda_offers(run, clock):
         "log_stream_name": f"2024/01/01/[$LATEST]{request_id.replace('-', '')}",
         "remaining": 1500,
     }
-    assert execution.output["Payload"] is None
+    assert execution.output_value["Payload"] is None
 
 
 def test_handler_outliving_its_timeout_is_sandbox_timedout(run, clock):
@@ -213,12 +213,12 @@ def test_result_over_256_kib_is_data_limit_exceeded_and_cannot_be_caught(run):
 def test_async_invocation_type_returns_202_without_payload(run):
     definition = invoke_task("f")
     definition["States"]["Invoke"]["Parameters"]["InvocationType"] = "Event"
-    output = run(definition, {}, resources={"f": lambda event, context: "ignored"}).output
+    output = run(definition, {}, resources={"f": lambda event, context: "ignored"}).output_value
     assert (output["StatusCode"], output["Payload"]) == (202, "")
 
 
 def test_request_ids_are_reproducible_with_a_seeded_random(run):
     first = run(invoke_task("f"), {}, resources={"f": lambda e, c: 1}, random=random.Random(3))
     second = run(invoke_task("f"), {}, resources={"f": lambda e, c: 1}, random=random.Random(3))
-    assert first.output["SdkResponseMetadata"] == second.output["SdkResponseMetadata"]
+    assert first.output_value["SdkResponseMetadata"] == second.output_value["SdkResponseMetadata"]
     assert first.name == second.name
