@@ -181,6 +181,7 @@ class Setting:
         self.literal = spec.get(field, _ABSENT)
         self.expression = Expression(self.literal, field) if is_expression(self.literal) else None
         path_text = spec.get(field + "Path") if language == JSONPATH else None
+        self.path_text = path_text
         self.dynamic = compile_dynamic(field + "Path", path_text) if path_text is not None else None
 
     @property

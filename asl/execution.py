@@ -22,7 +22,7 @@ from typing import Any, Mapping
 
 from .clock import Clock, RealClock, iso_timestamp
 from .definition import Definition, load, substitute
-from .errors import QUERY_EVALUATION_ERROR, RUNTIME, TIMEOUT, StatesError, is_terminal
+from .errors import QUERY_EVALUATION_ERROR, RUNTIME, TIMEOUT, StatesError
 from .history import History
 from .ids import random_uuid
 from .paths import Scope
@@ -276,7 +276,7 @@ class _Run:
                 with lock:
                     failures.append(error)
                     outputs[index] = error.error_output
-                    if tolerance is None or is_terminal(error.error) or exceeds(tolerance, len(failures), len(jobs)):
+                    if tolerance is None or error.terminal or exceeds(tolerance, len(failures), len(jobs)):
                         cancel.set()
                 return
             if map_name:
@@ -292,7 +292,7 @@ class _Run:
         parent.last_event = len(self.history.events)
         if halts:
             raise halts[0]
-        terminal = [failure for failure in failures if is_terminal(failure.error)]
+        terminal = [failure for failure in failures if failure.terminal]
         if terminal or (failures and tolerance is None):
             raise (terminal or failures)[0]
         if failures and exceeds(tolerance, len(failures), len(jobs)):

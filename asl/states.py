@@ -35,7 +35,6 @@ from .errors import (
     RUNTIME,
     TIMEOUT,
     StatesError,
-    is_terminal,
 )
 from .ids import random_uuid
 from .paths import Scope, parse_path, to_json
@@ -153,17 +152,45 @@ class WaitState(State):
         effective = self.flow.effective_input(raw, scope)
         target_scope = scope.with_input(effective)
         if self.seconds.present:
-            seconds = self.seconds.value(target_scope)
+            seconds = _wait_value(self.seconds, target_scope)
             if not _is_count(seconds):
-                raise _bad_setting(self.seconds, seconds, "a non-negative integer number of seconds")
+                raise _bad_wait(self.seconds, seconds)
             target = visit.run.clock.now() + timedelta(seconds=seconds)
         else:
-            moment = self.timestamp.value(target_scope)
+            moment = _wait_value(self.timestamp, target_scope)
             target = parse_timestamp(moment)
             if target is None:
-                raise _bad_setting(self.timestamp, moment, "an RFC 3339 timestamp like 2024-01-01T00:00:00Z")
+                raise _bad_wait(self.timestamp, moment)
         visit.run.sleep_until(visit.branch, target)
         return self.next, self.flow.plain_output(raw, effective, scope), self.flow.assigned(effective, scope)
+
+
+def _wait_value(setting: Setting, scope: Scope) -> Any:
+    """Seconds or Timestamp; a ``…Path`` that finds nothing is AWS's "does not reference an input value"."""
+    try:
+        return setting.value(scope)
+    except StatesError as error:
+        if setting.path_text is None or error.error != RUNTIME:
+            raise
+        raise StatesError(
+            RUNTIME, f"The {setting.field}Path parameter does not reference an input value: {setting.path_text}"
+        ) from None
+
+
+def _bad_wait(setting: Setting, value: Any) -> StatesError:
+    """AWS's cause for a Wait value it cannot use (``SecondsPath``/``TimestampPath`` name path and value)."""
+    if setting.path_text is None:
+        expected = "a non-negative integer number of seconds" if setting.field == "Seconds" else (
+            "an RFC 3339 timestamp like 2024-01-01T00:00:00Z")
+        return _bad_setting(setting, value, expected)
+    shown = f"{setting.path_text} == {value if isinstance(value, str) else to_json(value)}"
+    if setting.field == "Timestamp":
+        problem = "does not reference a valid ISO-8601 extended offset date-time format string"
+    elif isinstance(value, int) and not isinstance(value, bool):
+        problem = "references a negative value"
+    else:
+        problem = "cannot be parsed as a long value"
+    return StatesError(RUNTIME, f"The {setting.field}Path parameter {problem}: {shown}")
 
 
 def _is_count(value: Any) -> bool:
@@ -282,7 +309,7 @@ class ExecutableState(State):
                 return self.next, self.flow.result_output(raw, result, scope), assigned
             except StatesError as failure:
                 error = visit.failed(failure)
-            if is_terminal(error.error):
+            if error.terminal:
                 raise error
             index = self.handling.retrier_for(error)
             if index is not None and attempts[index] < self.handling.retriers[index].max_attempts:
@@ -322,7 +349,7 @@ class TaskState(ExecutableState):
         parameters_text = payload_json(parameters, self.name)
         run.event(visit.branch, self.event_type["Scheduled"], self._scheduled(run, parameters_text, timeout, heartbeat))
         result = self._call(visit, parameters_text, timeout, heartbeat)
-        details = {**self.fields, "output": payload_json(result, self.name), "outputDetails": NOT_TRUNCATED}
+        details = {**self.fields, "output": self._result_json(visit, result), "outputDetails": NOT_TRUNCATED}
         run.event(visit.branch, self.event_type["Succeeded"], details)
         return result, scope
 
@@ -359,6 +386,17 @@ class TaskState(ExecutableState):
         if failure is not None:
             self._fail(visit, "Failed", failure)
         return result
+
+    def _result_json(self, visit, result: Any) -> str:
+        """The task's result as JSON; over 256 KiB the *task* fails (a catchable States.DataLimitExceeded).
+
+        AWS names the resource in the cause: the service (``lambda``) for an
+        integration, the ARN for a Lambda function or an activity.
+        """
+        try:
+            return payload_json(result, self.target.resource_type or self.target.arn)
+        except StatesError as too_large:
+            self._fail(visit, "Failed", StatesError(too_large.error, too_large.cause, terminal=False))
 
     def _fail(self, visit, stage: str, failure: StatesError) -> NoReturn:
         details = {**self.fields, "error": failure.error}

@@ -5,6 +5,7 @@ https://docs.aws.amazon.com/lambda/latest/dg/python-context.html
 https://docs.aws.amazon.com/lambda/latest/dg/python-exceptions.html
 """
 
+import base64
 import json
 import random
 
@@ -128,7 +129,7 @@ def test_missing_function_fails_as_aws_does(run):
     execution = run(invoke_task("nope"), {}, resources={})
     assert execution.error == "Lambda.ResourceNotFoundException"
     assert execution.cause.startswith(
-        "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope (Service: AWSLambda; Status Code: 404; "
+        "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope:$LATEST (Service: AWSLambda; Status Code: 404; "
         "Error Code: ResourceNotFoundException; Request ID: ")
     assert execution.event_types[-3:] == ["TaskStarted", "TaskFailed", "ExecutionFailed"]
 
@@ -201,13 +202,57 @@ def test_request_over_six_megabytes_is_refused_before_the_handler_runs():
     assert raised.value.cause.startswith("Request must be smaller than 6291456 bytes for the InvokeFunction operation")
 
 
-def test_result_over_256_kib_is_data_limit_exceeded_and_cannot_be_caught(run):
+def test_task_result_over_256_kib_fails_the_task_and_states_all_catches_it(run):
+    """AWS: a result over 256 KiB (UTF-8 bytes) fails the task, naming the service, and a catcher handles it."""
     definition = invoke_task("big", Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Caught"}])
-    definition["States"]["Caught"] = {"Type": "Succeed"}
-    execution = run(definition, {}, resources={"big": lambda event, context: "x" * 300_000})
+    definition["States"]["Caught"] = {"Type": "Pass", "End": True}
+    execution = run(definition, {}, resources={"big": lambda event, context: "é" * 140_000})  # 280 000 bytes
+    assert execution.output_value == {
+        "Error": "States.DataLimitExceeded",
+        "Cause": "The state/task 'lambda' returned a result with a size exceeding the maximum number of bytes service limit.",
+    }
+    assert execution.event_types[-6:-3] == ["TaskStarted", "TaskFailed", "TaskStateExited"]
+
+
+def test_lambda_function_result_over_256_kib_names_the_function_arn(run):
+    execution = run(legacy_task(), {}, resources={"filterPredictions": lambda event, context: "x" * 300_000})
     assert execution.error == "States.DataLimitExceeded"
-    assert execution.cause == ("The state/task 'Invoke' returned a result with a size exceeding the maximum number of bytes "
-                               "service limit.")
+    assert execution.cause == (
+        "The state/task 'arn:aws:lambda:us-east-1:724320200543:function:filterPredictions' returned a result with a "
+        "size exceeding the maximum number of bytes service limit.")
+
+
+def test_state_output_over_256_kib_cannot_be_caught(run):
+    """A state's own output over the limit is terminal: no catcher applies (here Pass has none, Map's would not)."""
+    half = "x" * 150_000  # each iteration's output fits; the Map's list of both does not
+    definition = {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": half, "End": True}}},
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": True},
+        "Caught": {"Type": "Succeed"}}}
+    execution = run(definition, [1, 2])
+    assert execution.error == "States.DataLimitExceeded"
+    assert execution.cause == "The state/task 'M' returned a result with a size exceeding the maximum number of bytes service limit."
+
+
+def test_null_payload_is_an_empty_event_and_json_text_payload_is_parsed(run):
+    seen = []
+    definition = invoke_task("f")
+    parameters = definition["States"]["Invoke"]["Parameters"]
+    parameters.pop("Payload.$", None)
+    for payload in (None, '{"a": 1}', "plain"):
+        parameters["Payload"] = payload
+        output = run(definition, {}, resources={"f": lambda event, context: seen.append(event) or event}).output_value
+    assert seen == [{}, {"a": 1}, "plain"]
+    assert output["SdkHttpMetadata"]["HttpHeaders"]["Content-Length"] == str(len('"plain"'))
+
+
+def test_log_type_tail_returns_the_log_result(run):
+    definition = invoke_task("f")
+    definition["States"]["Invoke"]["Parameters"]["LogType"] = "Tail"
+    output = run(definition, {}, resources={"f": lambda event, context: 1}).output_value
+    log = base64.b64decode(output["LogResult"]).decode()
+    assert log.startswith(f"START RequestId: {output['SdkResponseMetadata']['RequestId']} Version: $LATEST\n")
+    assert output["SdkHttpMetadata"]["HttpHeaders"]["X-Amz-Log-Result"] == output["LogResult"]
 
 
 def test_async_invocation_type_returns_202_without_payload(run):

@@ -58,14 +58,29 @@ def test_wait_timestamp_in_the_past_does_not_wait(run, clock):
     assert clock.sleeps == []
 
 
-def test_wait_seconds_path_must_be_a_count(run):
-    execution = run(single({"Type": "Wait", "SecondsPath": "$.s"}), {"s": "ten"})
-    assert execution.status == FAILED
-    assert execution.error == "States.Runtime"
+@pytest.mark.parametrize("value, problem", [
+    ("ten", "cannot be parsed as a long value: $.s == ten"),
+    (1.5, "cannot be parsed as a long value: $.s == 1.5"),
+    (-1, "references a negative value: $.s == -1"),
+])
+def test_wait_seconds_path_must_be_a_count(run, value, problem):
+    execution = run(single({"Type": "Wait", "SecondsPath": "$.s"}), {"s": value})
+    assert (execution.status, execution.error) == (FAILED, "States.Runtime")
     assert execution.cause == (
-        "An error occurred while executing the state 'S' (entered at the event id #2). The value of the field "
-        "'Seconds' must be a non-negative integer number of seconds, but was: \"ten\""
-    )
+        f"An error occurred while executing the state 'S' (entered at the event id #2). The SecondsPath parameter {problem}")
+
+
+def test_wait_path_that_finds_nothing(run):
+    execution = run(single({"Type": "Wait", "TimestampPath": "$.t"}), {})
+    assert execution.cause == ("An error occurred while executing the state 'S' (entered at the event id #2). "
+                               "The TimestampPath parameter does not reference an input value: $.t")
+
+
+def test_wait_timestamp_path_must_be_an_iso_8601_offset_date_time(run):
+    execution = run(single({"Type": "Wait", "TimestampPath": "$.t"}), {"t": "2016-12-05T21:29:29"})
+    assert execution.cause == (
+        "An error occurred while executing the state 'S' (entered at the event id #2). The TimestampPath parameter does "
+        "not reference a valid ISO-8601 extended offset date-time format string: $.t == 2016-12-05T21:29:29")
 
 
 CHOICE = {
