@@ -82,6 +82,18 @@ class StatesError(Exception):
         return {"Error": self.error or "", "Cause": self.cause or ""}
 
 
+class Interrupt(Exception):
+    """Control flow, not a failure: the execution was stopped or timed out, or a sibling branch failed."""
+
+
+def internal_failure(error: Exception) -> StatesError:
+    """A Python exception from inside the interpreter, reported as the States.Runtime AWS would end with.
+
+    Nothing but StatesError may leave a state: an execution always ends with a status, never a traceback.
+    """
+    return StatesError(RUNTIME, f"{type(error).__name__}: {error}")
+
+
 def is_terminal(error: str) -> bool:
     """True for errors that neither Retry nor Catch may handle."""
     return error in TERMINAL

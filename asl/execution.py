@@ -22,7 +22,7 @@ from typing import Any, Mapping
 
 from .clock import Clock, RealClock, iso_timestamp
 from .definition import Definition, load, substitute
-from .errors import QUERY_EVALUATION_ERROR, RUNTIME, TIMEOUT, StatesError
+from .errors import QUERY_EVALUATION_ERROR, RUNTIME, TIMEOUT, Interrupt, StatesError, internal_failure
 from .history import History
 from .ids import random_uuid
 from .paths import Scope
@@ -82,7 +82,7 @@ class Execution:
         return [event["type"] for event in self.history]
 
 
-class _Halt(Exception):
+class _Halt(Interrupt):
     """The execution must end now, with ``status`` (TIMED_OUT or ABORTED); no Catch applies."""
 
     def __init__(self, status: str):
@@ -90,7 +90,7 @@ class _Halt(Exception):
         self.status = status
 
 
-class _Cancelled(Exception):
+class _Cancelled(Interrupt):
     """A sibling branch or iteration failed; this one stops (MapIterationAborted)."""
 
 
@@ -305,8 +305,14 @@ class _Run:
         execution = self.execution
         root = _Branch(Variables(), 0)
         self.event(root, "ExecutionStarted", {"input": self.input_text, "inputDetails": NOT_TRUNCATED, "roleArn": self.role_arn})
+        root.last_event = 0  # AWS records the first state's Entered event with previousEventId 0, not 1
         try:
-            _, output_text = self.run_graph(self.machine.graph, execution.input, root)
+            try:
+                _, output_text = self.run_graph(self.machine.graph, execution.input, root)
+            except (StatesError, Interrupt):
+                raise
+            except Exception as error:  # a last guard: a Python error ends the execution, it never escapes
+                raise internal_failure(error) from error
             self.event(root, "ExecutionSucceeded", {"output": output_text, "outputDetails": NOT_TRUNCATED})
             execution.output, execution.status = output_text, SUCCEEDED
         except StatesError as failure:

@@ -126,6 +126,10 @@ class Expression:
             raise QueryEvaluationError(str(error), self.field) from None
         except RecursionError:
             raise QueryEvaluationError("The JSONata expression recursed too deeply", self.field) from None
+        except Exception as error:  # jsonata-python can fail with plain Python errors on odd operands
+            raise QueryEvaluationError(
+                f"The JSONata expression '{self.source.strip()}' specified for the field '{self.field}' "
+                f"could not be evaluated: {type(error).__name__}: {error}", self.field) from None
 
     def type_error(self, expected: str, value: Any) -> QueryEvaluationError:
         """AWS's error for a result of the wrong JSON type (``value`` is plain JSON)."""

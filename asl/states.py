@@ -30,11 +30,13 @@ from .errors import (
     DATA_LIMIT_EXCEEDED,
     EXCEED_TOLERATED_FAILURE_THRESHOLD,
     HEARTBEAT_TIMEOUT,
+    Interrupt,
     ITEM_READER_FAILED,
     NO_CHOICE_MATCHED,
     RUNTIME,
     TIMEOUT,
     StatesError,
+    internal_failure,
 )
 from .ids import random_uuid
 from .paths import Scope, parse_path, to_json
@@ -108,6 +110,10 @@ class State:
                 details["assignedVariablesDetails"] = NOT_TRUNCATED
         except StatesError as error:
             raise visit.failed(error) from None
+        except Interrupt:
+            raise
+        except Exception as error:  # a Python error in this state: States.Runtime, named after the state
+            raise visit.failed(internal_failure(error)) from error
         if assigned:
             branch.variables.assign(assigned)
         run.event(branch, self.exited, details)
@@ -279,6 +285,8 @@ class FailState(State):
             error, cause = self.error.value(scope), self.cause.value(scope)
         except StatesError as failure:
             raise visit.failed(failure) from None
+        except Exception as failure:
+            raise visit.failed(internal_failure(failure)) from failure
         for setting, value in ((self.error, error), (self.cause, cause)):
             if value is not None and not isinstance(value, str):
                 raise visit.failed(_bad_setting(setting, value, "a string"))
@@ -482,7 +490,7 @@ class MapState(ExecutableState):
         if self.batcher is not None:
             inputs = self.batcher.batches(inputs, scope.with_input(effective))
         setting_scope = scope.with_input(effective)
-        concurrency = self.max_concurrency.value(setting_scope, 0)
+        concurrency = _map_count(self.max_concurrency, setting_scope, 0)
         tolerance = self._tolerance(setting_scope)
         run = visit.run
         run.event(visit.branch, "MapStateStarted", {"length": len(inputs)})
@@ -526,13 +534,53 @@ class MapState(ExecutableState):
     def _tolerance(self, scope: Scope) -> tuple[int | None, float | None] | None:
         if not (self.tolerated_count.present or self.tolerated_percentage.present):
             return None
-        count = self.tolerated_count.value(scope)
-        percentage = self.tolerated_percentage.value(scope)
-        if count is not None and not _is_count(count):
-            raise _bad_setting(self.tolerated_count, count, "a non-negative integer")
-        if percentage is not None and not (isinstance(percentage, (int, float)) and 0 <= percentage <= 100):
-            raise _bad_setting(self.tolerated_percentage, percentage, "a number from 0 to 100")
+        count = _map_count(self.tolerated_count, scope, None)
+        percentage = _map_percentage(self.tolerated_percentage, scope)
         return count, percentage
+
+
+def _path_number(setting: Setting, value: Any, kind: str, convert) -> Any:
+    """A ``…Path`` value as AWS reads it: a number, or a string holding one; else States.Runtime."""
+    if isinstance(value, str):
+        try:
+            value = convert(value)
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "integer" and not isinstance(value, int)):
+        shown = value if isinstance(value, str) else to_json(value)
+        raise StatesError(
+            RUNTIME, f'The {setting.field}Path field refers to value "{shown}" which is not a valid {kind}: {setting.path_text}')
+    return value
+
+
+def _map_count(setting: Setting, scope: Scope, default: Any) -> Any:
+    """MaxConcurrency or ToleratedFailureCount: a non-negative integer."""
+    value = setting.value(scope, default)
+    if value is default:
+        return value
+    if setting.path_text is not None:
+        value = _path_number(setting, value, "integer", int)
+    elif not _is_count(value) and setting.expression is not None:
+        raise _bad_setting(setting, value, "a non-negative integer")
+    if value < 0:
+        raise StatesError(RUNTIME, {
+            "MaxConcurrency": f"Expected non-negative integer for MaxConcurrency, got '{value}' instead.",
+        }.get(setting.field, f"{setting.field} cannot be negative."))
+    return value
+
+
+def _map_percentage(setting: Setting, scope: Scope) -> float | None:
+    """ToleratedFailurePercentage: a number from 0 to 100."""
+    value = setting.value(scope)
+    if value is None:
+        return None
+    if setting.path_text is not None:
+        value = _path_number(setting, value, "float", float)
+    elif setting.expression is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise _bad_setting(setting, value, "a number from 0 to 100")
+    if not 0 <= value <= 100:
+        raise StatesError(RUNTIME, "ToleratedFailurePercentage must be between 0 and 100.")
+    return value
 
 
 def exceeds(tolerance: tuple[int | None, float | None], failures: int, total: int) -> bool:

@@ -17,14 +17,14 @@ HELLO = {"StartAt": "Hello", "States": {"Hello": {"Type": "Pass", "Result": "Hel
 
 
 def test_history_of_the_hello_world_example(run, clock):
-    """The GetExecutionHistory example: one Pass state."""
+    """The GetExecutionHistory example: one Pass state; the first state's Entered event follows event 0, as AWS records."""
     execution = run(HELLO, {}, role_arn="arn:aws:iam::123456789012:role/StepFunctionsRole")
     assert execution.status == SUCCEEDED and execution.output_value == "Hello World!"
     assert execution.history == [
         {"timestamp": clock.now(), "type": "ExecutionStarted", "id": 1, "previousEventId": 0,
          "executionStartedEventDetails": {"input": "{}", "inputDetails": {"truncated": False},
                                           "roleArn": "arn:aws:iam::123456789012:role/StepFunctionsRole"}},
-        {"timestamp": clock.now(), "type": "PassStateEntered", "id": 2, "previousEventId": 1,
+        {"timestamp": clock.now(), "type": "PassStateEntered", "id": 2, "previousEventId": 0,
          "stateEnteredEventDetails": {"name": "Hello", "input": "{}", "inputDetails": {"truncated": False}}},
         {"timestamp": clock.now(), "type": "PassStateExited", "id": 3, "previousEventId": 2,
          "stateExitedEventDetails": {"name": "Hello", "output": '"Hello World!"', "outputDetails": {"truncated": False}}},
@@ -119,7 +119,8 @@ def test_previous_event_ids_follow_each_branch(run):
     started = next(event["id"] for event in history if event["type"] == "ParallelStateStarted")
     b_entered = next(event for event in history if event.get("stateEnteredEventDetails", {}).get("name") == "B")
     assert b_entered["previousEventId"] == started
-    assert all(by_id[event["previousEventId"]]["id"] < event["id"] for event in history[1:])
+    assert history[1]["previousEventId"] == 0
+    assert all(by_id[event["previousEventId"]]["id"] < event["id"] for event in history[2:])
 
 
 def test_many_executions_run_concurrently_from_many_threads():
