@@ -58,7 +58,7 @@ class Execution:
     error: str | None = None
     cause: str | None = None
     stop_date: datetime | None = None
-    history: list[dict] = field(default_factory=list)
+    _history: History | None = field(default=None, repr=False)  # set when the execution is prepared
     _finished: threading.Event | None = field(default=None, repr=False)  # set by start()
     _stop_reason: tuple | None = field(default=None, repr=False)
 
@@ -71,6 +71,11 @@ class Execution:
     def stop(self, error: str | None = None, cause: str | None = None) -> None:
         """Ask a running execution to stop (StopExecution): it ends ABORTED at its next state boundary."""
         self._stop_reason = (error, cause)
+
+    @property
+    def history(self) -> list[dict]:
+        """The ``GetExecutionHistory`` events so far."""
+        return [] if self._history is None else self._history.events
 
     @property
     def output_value(self) -> Any:
@@ -115,7 +120,7 @@ class _Visit:
         self.branch = branch
         self.state = state
         self.entered_event_id = entered_event_id
-        self.entered_time = run.history.events[entered_event_id - 1]["timestamp"]
+        self.entered_time = run.history.timestamp(entered_event_id)
         self.retry_count = 0
         self.task_token: str | None = None
 
@@ -166,7 +171,7 @@ class _Run:
         self.random = rng
         self.max_workers = max(1, max_workers)
         self.history = History(clock)
-        execution.history = self.history.events
+        execution._history = self.history
         self.input_text = input_text
         self.role_arn = role_arn
         self.deadline = (
@@ -289,7 +294,7 @@ class _Run:
         else:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"asl-{visit.state.name}") as pool:
                 list(pool.map(job, range(len(jobs))))
-        parent.last_event = len(self.history.events)
+        parent.last_event = len(self.history)
         if halts:
             raise halts[0]
         terminal = [failure for failure in failures if failure.terminal]
