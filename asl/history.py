@@ -41,8 +41,8 @@ class History:
         self._parts: list[tuple[str, dict | None, int, Any]] = []
         self._events: list[dict[str, Any]] = []
 
-    def add(self, event_type: str, details: dict | None, previous_event_id: int) -> int:
-        """Record an event and return its id."""
+    def add(self, event_type: str, details, previous_event_id: int) -> int:
+        """Record an event and return its id; ``details`` is a dict, None, or a function that builds the dict."""
         with self._lock:
             self._parts.append((event_type, details, previous_event_id, self._clock.now()))
             return len(self._parts)
@@ -61,6 +61,8 @@ class History:
             events = self._events
             for event_id in range(len(events) + 1, len(self._parts) + 1):
                 event_type, details, previous_event_id, moment = self._parts[event_id - 1]
+                if callable(details):  # details whose JSON text was deferred until read
+                    details = details()
                 event = {"timestamp": moment, "type": event_type, "id": event_id, "previousEventId": previous_event_id}
                 if details is not None:
                     event[details_key(event_type)] = details

@@ -34,6 +34,7 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 STATES_PREFIX = "arn:aws:states:::"
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+RESPONSE_ENVELOPE_BYTES = 4096  # more than the JSON of a lambda:invoke response without its Payload
 
 Integration = Callable[[Any, "TaskContext"], Any]
 
@@ -135,6 +136,8 @@ class TaskContext:
         self.task_token = task_token
         self.clock = clock
         self.heartbeats: list[datetime] = []
+        # An upper bound of the result's JSON size in bytes, set by integrations that know one (lambda:invoke).
+        self.result_size_bound: int | None = None
 
     def heartbeat(self) -> None:
         self.heartbeats.append(self.clock.now())
@@ -306,6 +309,8 @@ def _lambda_invoke(parameters_json: str, resources: Resources, context: TaskCont
         "x-amzn-RequestId": request_id,
         "X-Amzn-Trace-Id": f"root=1-{request_id[:8]}-{request_id.replace('-', '')[8:32]};sampled=0",
     }
+    # The Payload re-encoded compactly is never longer than the handler's ASCII JSON; the rest is headers.
+    context.result_size_bound = len(body) + RESPONSE_ENVELOPE_BYTES + 2 * len(log_result or "")
     return {
         "ExecutedVersion": version,
         **({"LogResult": log_result} if log_result else {}),

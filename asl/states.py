@@ -356,8 +356,13 @@ class TaskState(ExecutableState):
         heartbeat = self._seconds(self.heartbeat, scope) if self.heartbeats else None
         parameters_text = payload_json(parameters, self.name)
         run.event(visit.branch, self.event_type["Scheduled"], self._scheduled(run, parameters_text, timeout, heartbeat))
-        result = self._call(visit, parameters_text, timeout, heartbeat)
-        details = {**self.fields, "output": self._result_json(visit, result), "outputDetails": NOT_TRUNCATED}
+        result, size_bound = self._call(visit, parameters_text, timeout, heartbeat)
+        if size_bound is not None and size_bound <= PAYLOAD_LIMIT_BYTES:
+            # Surely within the limit: the history's copy of the result is encoded only if someone reads it.
+            fields = self.fields
+            details = lambda: {**fields, "output": to_json(result), "outputDetails": NOT_TRUNCATED}  # noqa: E731
+        else:
+            details = {**self.fields, "output": self._result_json(visit, result), "outputDetails": NOT_TRUNCATED}
         run.event(visit.branch, self.event_type["Succeeded"], details)
         return result, scope
 
@@ -372,8 +377,11 @@ class TaskState(ExecutableState):
             details["heartbeatInSeconds"] = heartbeat
         return details
 
-    def _call(self, visit, parameters_text: str, timeout: int | None, heartbeat: int | None) -> Any:
-        """Start the task and wait for its result; failures are written to the history and raised."""
+    def _call(self, visit, parameters_text: str, timeout: int | None, heartbeat: int | None) -> tuple[Any, int | None]:
+        """Start the task and wait for its result; failures are written to the history and raised.
+
+        Returns the result and, when the integration knows one, a bound of its JSON size in bytes.
+        """
         run = visit.run
         request_id = random_uuid(run.random)
         if self.target.is_lambda_function and run.resources.find_lambda(self.target.arn) is None:
@@ -393,7 +401,7 @@ class TaskState(ExecutableState):
             self._fail(visit, "TimedOut", late)
         if failure is not None:
             self._fail(visit, "Failed", failure)
-        return result
+        return result, context.result_size_bound
 
     def _result_json(self, visit, result: Any) -> str:
         """The task's result as JSON; over 256 KiB the *task* fails (a catchable States.DataLimitExceeded).

@@ -10,9 +10,12 @@ import json
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scones.asl import FAILED, SUCCEEDED, FakeClock, Resources, StatesError
 from scones.asl.lambda_invoke import REQUEST_LIMIT_BYTES, LambdaFunction, invoke
+from scones.asl.resources import TaskContext, call, classify
 
 ARN = "arn:aws:lambda:us-east-1:724320200543:function:filterPredictions"
 
@@ -267,3 +270,24 @@ def test_request_ids_are_reproducible_with_a_seeded_random(run):
     second = run(invoke_task("f"), {}, resources={"f": lambda e, c: 1}, random=random.Random(3))
     assert first.output_value["SdkResponseMetadata"] == second.output_value["SdkResponseMetadata"]
     assert first.name == second.name
+
+
+@settings(max_examples=60, deadline=None)
+@given(result=st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4), max_leaves=20))
+def test_lambda_invoke_size_bound_covers_the_response_json(result):
+    """The bound that lets the history encode a lambda:invoke response lazily is never below its real size."""
+    resources = Resources().add_lambda("f", lambda event, context: result)
+    context = TaskContext(execution_arn="arn", state_name="S", task_token=None, clock=FakeClock())
+    response = call(classify("arn:aws:states:::lambda:invoke"), '{"FunctionName":"f","LogType":"Tail"}',
+                    resources=resources, context=context, request_id="0" * 8 + "-0000-0000-0000-" + "0" * 12)
+    assert len(json.dumps(response, separators=(",", ":"), ensure_ascii=False).encode("utf-8")) <= context.result_size_bound
+
+
+def test_history_holds_the_task_result_json_when_read_later(run):
+    execution = run(invoke_task("f"), {"é": [1.5, None]}, resources={"f": lambda event, context: event})
+    succeeded = execution.history[4]["taskSucceededEventDetails"]
+    assert json.loads(succeeded["output"])["Payload"] == {"é": [1.5, None]}
+    assert succeeded["output"] == json.dumps(json.loads(succeeded["output"]), separators=(",", ":"), ensure_ascii=False)
+    assert execution.history is execution.history  # built once, the same list on every read
