@@ -169,8 +169,11 @@ def _definite_steps(rest: str) -> tuple | None:
             continue
         quoted = _QUOTED.match(rest, position)
         if quoted:
-            raw = quoted.group(1) if quoted.group(1) is not None else quoted.group(2)
-            steps.append(re.sub(r"\\(.)", r"\1", raw))
+            # Only the enclosing quote is escaped; any other backslash is part of the name, as AWS reads it.
+            if quoted.group(1) is not None:
+                steps.append(quoted.group(1).replace("\\'", "'"))
+            else:
+                steps.append(quoted.group(2).replace('\\"', '"'))
             position = quoted.end()
             continue
         return None

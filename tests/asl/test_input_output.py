@@ -5,6 +5,8 @@ https://docs.aws.amazon.com/step-functions/latest/dg/input-output-example.html
 https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html
 """
 
+import pytest
+
 from scones.asl import FAILED, SUCCEEDED, Resources
 
 DATASETS = {
@@ -144,3 +146,18 @@ def test_values_are_never_shared_with_handlers(run):
     execution = run(definition, state_input, resources={"mutate": mutate})
     assert execution.output_value == {"items": [1], "result": {"items": [1, "injected"]}}
     assert state_input == {"items": [1]}
+
+
+@pytest.mark.parametrize("field", ["InputPath", "OutputPath"])
+def test_input_and_output_paths_may_read_the_context_object(run, field):
+    execution = run(one_pass(**{field: "$$.Execution.Input"}), {"x": 1})
+    assert execution.output_value == {"x": 1}
+    whole = run(one_pass(**{field: "$$"}), {"x": 1}).output_value
+    assert set(whole) == {"Execution", "State", "StateMachine"} and whole["State"]["Name"] == "S"
+
+
+def test_input_path_may_read_a_variable(run):
+    definition = {"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Assign": {"kept": {"k": [1]}}, "Next": "S"},
+        "S": {"Type": "Pass", "InputPath": "$kept.k", "End": True}}}
+    assert run(definition, {}).output_value == [1]

@@ -4,6 +4,10 @@ https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html
 https://docs.aws.amazon.com/step-functions/latest/dg/state-choice.html
 """
 
+import json
+
+import pytest
+
 from scones.asl import FAILED, SUCCEEDED
 
 
@@ -146,3 +150,103 @@ def test_jsonata_executions_in_many_threads_do_not_interfere():
     with ThreadPoolExecutor(max_workers=8) as pool:
         outputs = list(pool.map(lambda n: machine.execute({"n": n}).output_value, range(1, 200)))
     assert outputs == [{"double": n * 2, "items": list(range(1, n + 1))} for n in range(1, 200)]
+
+
+def _output(expression: str) -> dict:
+    return jsonata({"P": {"Type": "Pass", "Output": expression, "End": True}})
+
+
+@pytest.mark.parametrize("expression, expected", [
+    ("{% $partition([1, 2, 3, 4, 5], 2) %}", [[1, 2], [3, 4], [5]]),
+    ("{% $partition([1], 5) %}", [[1]]),
+    ("{% $range(0, 10, 4) %}", [0, 4, 8]),
+    ("{% $range(3, 1, -1) %}", [3, 2, 1]),
+    ("{% $hash('abc', 'MD5') %}", "900150983cd24fb0d6963f7d28e17f72"),
+    ("{% $parse('{\"a\": [1, \"x\"]}') %}", {"a": [1, "x"]}),
+    ("{% $parse('-0') %}", 0),
+    ("{% $random(7) = $random(7) %}", True),
+    ("{% $random() >= 0 and $random() < 1 %}", True),
+    ("{% $length($uuid()) %}", 36),
+])
+def test_step_functions_jsonata_functions(run, expression, expected):
+    """AWS's own JSONata functions ($partition, $range, $hash, $random, $uuid, $parse)."""
+    execution = run(_output(expression))
+    assert (execution.status, execution.output_value) == (SUCCEEDED, expected)
+
+
+@pytest.mark.parametrize("expression, function", [
+    ("{% $partition([1, 2], 0) %}", "$partition"),
+    ("{% $range(0, 5, 0) %}", "$range"),
+    ("{% $hash('abc', 'SHA-3') %}", "$hash"),
+    ("{% $parse('{not json') %}", "$parse"),
+    ("{% $random('seed') %}", "$random"),
+])
+def test_step_functions_jsonata_functions_check_their_arguments(run, expression, function):
+    execution = run(_output(expression))
+    assert (execution.status, execution.error) == (FAILED, "States.QueryEvaluationError")
+    assert execution.cause.endswith(f"Invalid arguments in {function}")
+
+
+def test_a_variable_may_shadow_a_step_functions_function(run):
+    definition = jsonata({
+        "A": {"Type": "Pass", "Assign": {"partition": "mine"}, "Next": "B"},
+        "B": {"Type": "Pass", "Output": "{% $partition %}", "End": True}})
+    assert run(definition).output_value == "mine"
+
+
+@pytest.mark.parametrize("output", ["plain text", None, 5, [1, "two"], {"nested": {"text": "as is"}}])
+def test_output_may_be_any_json_value_and_strings_without_braces_are_literals(run, output):
+    execution = run(jsonata({"P": {"Type": "Pass", "Output": output, "End": True}}))
+    assert (execution.status, execution.output_value) == (SUCCEEDED, output)
+    assert execution.output == json.dumps(output, separators=(",", ":"))
+
+
+def test_undefined_inside_a_template_names_the_field_path(run):
+    definition = jsonata({"P": {"Type": "Pass", "End": True, "Output": {"a": {"b": ["{% 1 %}", "{% $nothing %}"]}}}})
+    execution = run(definition)
+    assert execution.cause.endswith(
+        "The JSONata expression '$nothing' specified for the field 'Output/a/b/1' returned nothing (undefined).")
+
+
+def test_a_variable_holding_null_is_null_not_undefined(run):
+    definition = jsonata({
+        "A": {"Type": "Pass", "Assign": {"v": None}, "Next": "B"},
+        "B": {"Type": "Pass", "Output": "{% [$v, $type($v)] %}", "End": True}})
+    assert run(definition).output_value == [None, "null"]
+
+
+def test_a_function_value_is_not_json(run):
+    execution = run(_output("{% function($x) { $x } %}"))
+    assert (execution.status, execution.error) == (FAILED, "States.QueryEvaluationError")
+    assert execution.cause.endswith(
+        "The JSONata expression 'function($x) { $x }' specified for the field 'Output' returned an unsupported result type.")
+
+
+@pytest.mark.parametrize("condition, next_state", [(True, "Yes"), (False, "No")])
+def test_a_choice_condition_may_be_a_constant(run, condition, next_state):
+    definition = jsonata({
+        "C": {"Type": "Choice", "Choices": [{"Condition": condition, "Next": "Yes"}], "Default": "No"},
+        "Yes": {"Type": "Pass", "Output": "Yes", "End": True},
+        "No": {"Type": "Pass", "Output": "No", "End": True}})
+    assert run(definition).output_value == next_state
+
+
+@pytest.mark.parametrize("items, cause", [
+    ('"text"', 'Map state input must be an array but was: "text"'),  # input given as JSON text
+    ({"a": 1}, 'Map state input must be an array but was: {"a":1}'),
+])
+def test_map_without_items_needs_an_array_input(run, items, cause):
+    definition = jsonata({"M": {"Type": "Map", "End": True,
+                                "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}})
+    execution = run(definition, items)
+    assert (execution.error, execution.cause) == (
+        "States.QueryEvaluationError", f"An error occurred while executing the state 'M' (entered at the event id #2). {cause}")
+
+
+def test_map_items_of_the_wrong_type_name_the_expression(run):
+    definition = jsonata({"M": {"Type": "Map", "Items": "{% $states.input.v %}", "End": True,
+                                "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}})
+    execution = run(definition, {"v": "text"})
+    assert execution.cause.endswith(
+        "The JSONata expression '$states.input.v' specified for the field 'Items' returned an unexpected result type. "
+        "Expected 'array', but was 'string' for value: \"text\"")

@@ -9,6 +9,8 @@ https://docs.aws.amazon.com/step-functions/latest/dg/state-parallel.html
 import json
 import threading
 
+import pytest
+
 from scones.asl import FAILED, SUCCEEDED, Resources
 
 SHIPMENT = {
@@ -236,3 +238,32 @@ def test_parallel_parameters_shape_each_branch_input(run):
         {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}}],
         "ResultSelector": {"first.$": "$[0]", "second.$": "$[1]"}, "ResultPath": "$.results"}}}
     assert run(definition, {"value": 5}).output_value == {"value": 5, "results": {"first": 5, "second": {"n": 5}}}
+
+
+def test_items_path_may_read_a_variable(run):
+    definition = map_state({"P": {"Type": "Pass", "End": True}}, "P", ItemsPath="$items")
+    definition["States"] = {"A": {"Type": "Pass", "Assign": {"items": [1, 2, 3]}, "Next": "Map"}, **definition["States"]}
+    definition["StartAt"] = "A"
+    assert run(definition, {"other": True}).output_value == [1, 2, 3]
+
+
+@pytest.mark.parametrize("field, value, cause", [
+    ("MaxConcurrencyPath", "many", 'The MaxConcurrencyPath field refers to value "many" which is not a valid integer: $.v'),
+    ("MaxConcurrencyPath", 1.5, 'The MaxConcurrencyPath field refers to value "1.5" which is not a valid integer: $.v'),
+    ("MaxConcurrencyPath", -1, "Expected non-negative integer for MaxConcurrency, got '-1' instead."),
+    ("ToleratedFailureCountPath", "x", 'The ToleratedFailureCountPath field refers to value "x" which is not a valid integer: $.v'),
+    ("ToleratedFailureCountPath", -2, "ToleratedFailureCount cannot be negative."),
+    ("ToleratedFailurePercentagePath", "x", 'The ToleratedFailurePercentagePath field refers to value "x" which is not a valid float: $.v'),
+    ("ToleratedFailurePercentagePath", 100.5, "ToleratedFailurePercentage must be between 0 and 100."),
+])
+def test_map_settings_read_through_paths_are_checked(run, field, value, cause):
+    definition = map_state({"P": {"Type": "Pass", "End": True}}, "P", ItemsPath="$.items", **{field: "$.v"})
+    execution = run(definition, {"items": [1], "v": value})
+    assert (execution.status, execution.error) == (FAILED, "States.Runtime")
+    assert execution.cause == f"An error occurred while executing the state 'Map' (entered at the event id #2). {cause}"
+
+
+@pytest.mark.parametrize("field", ["MaxConcurrencyPath", "ToleratedFailureCountPath"])
+def test_map_counts_given_as_numeric_strings_are_read_as_numbers(run, field):
+    definition = map_state({"P": {"Type": "Pass", "End": True}}, "P", ItemsPath="$.items", **{field: "$.v"})
+    assert run(definition, {"items": [1, 2], "v": "2"}).output_value == [1, 2]
