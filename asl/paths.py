@@ -306,5 +306,6 @@ def missing_path_cause(path: Path, field: str, scope: Scope) -> str:
 
 def no_results_cause(path: Path) -> str:
     """The cause AWS reports when InputPath/OutputPath/ItemsPath find nothing."""
-    rendered = "$" + "".join(f"['{step}']" if isinstance(step, str) else f"[{step}]" for step in path.steps or ())
+    root = {INPUT: "$", CONTEXT: "$$"}.get(path.root, f"${path.variable}")
+    rendered = root + "".join(f"['{step}']" if isinstance(step, str) else f"[{step}]" for step in path.steps or ())
     return f"Invalid path '{path.text}' : No results for path: {rendered}"
