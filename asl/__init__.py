@@ -8,7 +8,7 @@ Python functions standing in for Lambda functions and service integrations::
     execution = execute("workflow.asl.json", {"s3_key": "test/bicycle_s_000513.png"},
                         resources={"serializeImageData": serialize_handler},
                         clock=FakeClock())
-    execution.status, execution.output, execution.event_types
+    execution.status, execution.output_value, execution.event_types
 
 Testing one's own workflows: ``execute(..., mock_config=..., test_case=...)``
 answers Task states from Step Functions Local's mock files, ``test_state``

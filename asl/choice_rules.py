@@ -20,8 +20,8 @@ from typing import Any, Callable
 
 from .clock import parse_timestamp
 from .errors import RUNTIME, StatesError
-from .paths import Path, PathNotFound, Scope, parse_path, to_json
-from .query_jsonata import Expression, QueryEvaluationError, jsonata_type
+from .paths import Path, PathNotFound, Scope, parse_path
+from .query_jsonata import Expression
 
 Predicate = Callable[[Scope], bool]
 
@@ -136,21 +136,19 @@ def compile_rule(rule: dict) -> Predicate:
     return compare_literal
 
 
-def compile_condition(text: str) -> Predicate:
-    """Compile a JSONata ``Condition``; it must evaluate to true or false."""
-    expression = Expression(text, "Condition")
+def compile_condition(condition: str | bool) -> Predicate:
+    """Compile a JSONata ``Condition``: a constant true/false, or an expression that must give one."""
+    if isinstance(condition, bool):
+        return lambda scope: condition
+    expression = Expression(condition, "Condition")
 
-    def condition(scope: Scope) -> bool:
+    def evaluate(scope: Scope) -> bool:
         value = expression.evaluate(scope)
         if not isinstance(value, bool):
-            raise QueryEvaluationError(
-                f"The JSONata expression '{text}' specified for the field 'Condition' returned an unexpected "
-                f"result type. Expected 'boolean', but was '{jsonata_type(value)}' for value: {to_json(value)}",
-                "Condition",
-            )
+            raise expression.type_error("boolean", value)
         return value
 
-    return condition
+    return evaluate
 
 
 def _is_present(path: Path, scope: Scope) -> bool:

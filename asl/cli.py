@@ -120,7 +120,7 @@ def run_command(definition, input_value, mock_config, test_case, state_machine, 
     if history:
         Path(history).write_text(json.dumps({"events": execution.history}, indent=2, default=_timestamp), encoding="utf-8")
     if execution.status == SUCCEEDED:
-        _print_json(execution.output)
+        _print_json(execution.output_value)
         return
     _print_json({"status": execution.status, "error": execution.error, "cause": execution.cause})
     sys.exit(1)

@@ -23,6 +23,7 @@ from typing import Any, Callable
 from . import intrinsics
 from .errors import RUNTIME, StatesError
 from .paths import (
+    INPUT,
     Path,
     PathNotFound,
     Scope,
@@ -68,14 +69,18 @@ def payload_template(value: Any) -> Template:
     return compile_template(value, compile_dynamic)
 
 
-def select(path: Path | None, value: Any) -> Any:
-    """Apply InputPath/OutputPath: ``None`` (the field set to null) gives ``{}``."""
+def select(path: Path | None, value: Any, scope: Scope) -> Any:
+    """Apply InputPath/OutputPath/ItemsPath to ``value``: ``None`` (the field set to null) gives ``{}``.
+
+    ``$`` is ``value``; a path rooted at ``$$`` reads the context object and one
+    rooted at ``$name`` a variable, as AWS allows in these fields.
+    """
     if path is None:
         return {}
-    if path.steps == ():
+    if path.steps == () and path.root == INPUT:
         return value
     try:
-        return path.apply(value)
+        return path.apply(value if path.root == INPUT else scope.root(path.root, path.variable))
     except PathNotFound:
         raise StatesError(RUNTIME, no_results_cause(path)) from None
 
@@ -100,7 +105,7 @@ class JsonPathFlow:
         self.assign = payload_template(spec["Assign"]) if "Assign" in spec else None
 
     def effective_input(self, raw: Any, scope: Scope) -> Any:
-        return select(self.input_path, raw)
+        return select(self.input_path, raw, scope)
 
     def task_input(self, raw: Any, effective: Any, scope: Scope) -> Any:
         """What the task (or branch, or iteration) receives: Parameters applied to the effective input."""
@@ -118,11 +123,11 @@ class JsonPathFlow:
         """ResultSelector, then ResultPath into the raw input, then OutputPath."""
         if self.result_selector is not None:
             result = self.result_selector.evaluate(scope.with_input(result))
-        return select(self.output_path, apply_result_path(raw, result, self.result_path))
+        return select(self.output_path, apply_result_path(raw, result, self.result_path), scope)
 
     def plain_output(self, raw: Any, effective: Any, scope: Scope) -> Any:
         """The output of a state without a result (Choice, Wait, Succeed): OutputPath of the effective input."""
-        return select(self.output_path, effective)
+        return select(self.output_path, effective, scope)
 
 
 class JsonataFlow:
@@ -176,6 +181,7 @@ class Setting:
         self.literal = spec.get(field, _ABSENT)
         self.expression = Expression(self.literal, field) if is_expression(self.literal) else None
         path_text = spec.get(field + "Path") if language == JSONPATH else None
+        self.path_text = path_text
         self.dynamic = compile_dynamic(field + "Path", path_text) if path_text is not None else None
 
     @property

@@ -92,12 +92,12 @@ class ErrorHandling:
     def retrier_for(self, error: StatesError) -> int | None:
         """Index of the retrier that handles ``error``, if any."""
         for index, retrier in enumerate(self.retriers):
-            if matches(retrier.error_equals, error.error):
+            if matches(retrier.error_equals, error.error, error.terminal):
                 return index
         return None
 
     def catcher_for(self, error: StatesError) -> Catcher | None:
         for catcher in self.catchers:
-            if matches(catcher.error_equals, error.error):
+            if matches(catcher.error_equals, error.error, error.terminal):
                 return catcher
         return None

@@ -64,12 +64,17 @@ class StatesError(Exception):
     """A state failed with ``error`` (an error name) and ``cause`` (free text).
 
     This is the one exception the interpreter routes through Retry and Catch.
+    ``terminal`` (default: the name is in :data:`TERMINAL`) says Retry and Catch
+    may not handle it: a task whose result is too large fails with a
+    ``States.DataLimitExceeded`` that AWS lets a catcher handle, unlike a
+    state's own output that is too large.
     """
 
-    def __init__(self, error: str | None, cause: str | None = None):
+    def __init__(self, error: str | None, cause: str | None = None, *, terminal: bool | None = None):
         super().__init__(f"{error}: {cause}" if cause else error)
         self.error = error
         self.cause = cause
+        self.terminal = is_terminal(error) if terminal is None else terminal
 
     @property
     def error_output(self) -> dict:
@@ -77,20 +82,32 @@ class StatesError(Exception):
         return {"Error": self.error or "", "Cause": self.cause or ""}
 
 
+class Interrupt(Exception):
+    """Control flow, not a failure: the execution was stopped or timed out, or a sibling branch failed."""
+
+
+def internal_failure(error: Exception) -> StatesError:
+    """A Python exception from inside the interpreter, reported as the States.Runtime AWS would end with.
+
+    Nothing but StatesError may leave a state: an execution always ends with a status, never a traceback.
+    """
+    return StatesError(RUNTIME, f"{type(error).__name__}: {error}")
+
+
 def is_terminal(error: str) -> bool:
     """True for errors that neither Retry nor Catch may handle."""
     return error in TERMINAL
 
 
-def matches(error_equals: Iterable[str], error: str) -> bool:
+def matches(error_equals: Iterable[str], error: str, terminal: bool | None = None) -> bool:
     """Does a retrier's or catcher's ``ErrorEquals`` list match ``error``?
 
-    - terminal errors (States.Runtime, States.DataLimitExceeded) match nothing;
+    - terminal errors (States.Runtime, States.DataLimitExceeded, unless ``terminal`` says otherwise) match nothing;
     - ``States.ALL`` matches every other error;
     - ``States.TaskFailed`` matches every other error except ``States.Timeout``;
     - any other name matches itself only (names are case-sensitive).
     """
-    if is_terminal(error):
+    if is_terminal(error) if terminal is None else terminal:
         return False
     for name in error_equals:
         if name in (error, ALL):

@@ -22,7 +22,7 @@ from typing import Any, Mapping
 
 from .clock import Clock, RealClock, iso_timestamp
 from .definition import Definition, load, substitute
-from .errors import QUERY_EVALUATION_ERROR, RUNTIME, TIMEOUT, StatesError, is_terminal
+from .errors import QUERY_EVALUATION_ERROR, RUNTIME, TIMEOUT, Interrupt, StatesError, internal_failure
 from .history import History
 from .ids import random_uuid
 from .mock_config import mocked_resources
@@ -42,7 +42,12 @@ _SHARED_RANDOM = random_module.Random()
 
 @dataclass
 class Execution:
-    """The outcome of one execution: ``DescribeExecution``'s fields, parsed, plus the history."""
+    """The outcome of one execution: ``DescribeExecution``'s fields plus the history.
+
+    ``output`` is the output's JSON text, as ``DescribeExecution`` returns it
+    (an output may be any JSON value, a string or null included);
+    ``output_value`` is that text parsed. ``input`` is parsed.
+    """
 
     execution_arn: str
     name: str
@@ -50,11 +55,11 @@ class Execution:
     input: Any
     start_date: datetime
     status: str = RUNNING
-    output: Any = None
+    output: str | None = None
     error: str | None = None
     cause: str | None = None
     stop_date: datetime | None = None
-    history: list[dict] = field(default_factory=list)
+    _history: History | None = field(default=None, repr=False)  # set when the execution is prepared
     _finished: threading.Event | None = field(default=None, repr=False)  # set by start()
     _stop_reason: tuple | None = field(default=None, repr=False)
 
@@ -69,11 +74,21 @@ class Execution:
         self._stop_reason = (error, cause)
 
     @property
+    def history(self) -> list[dict]:
+        """The ``GetExecutionHistory`` events so far."""
+        return [] if self._history is None else self._history.events
+
+    @property
+    def output_value(self) -> Any:
+        """The output as a JSON value (None while running, after a failure, or for a null output)."""
+        return None if self.output is None else json.loads(self.output)
+
+    @property
     def event_types(self) -> list[str]:
         return [event["type"] for event in self.history]
 
 
-class _Halt(Exception):
+class _Halt(Interrupt):
     """The execution must end now, with ``status`` (TIMED_OUT or ABORTED); no Catch applies."""
 
     def __init__(self, status: str):
@@ -81,7 +96,7 @@ class _Halt(Exception):
         self.status = status
 
 
-class _Cancelled(Exception):
+class _Cancelled(Interrupt):
     """A sibling branch or iteration failed; this one stops (MapIterationAborted)."""
 
 
@@ -106,7 +121,7 @@ class _Visit:
         self.branch = branch
         self.state = state
         self.entered_event_id = entered_event_id
-        self.entered_time = run.history.events[entered_event_id - 1]["timestamp"]
+        self.entered_time = run.history.timestamp(entered_event_id)
         self.retry_count = 0
         self.task_token: str | None = None
 
@@ -114,11 +129,10 @@ class _Visit:
         return Scope(input, lambda: self.context_object(map_item), self.branch.variables, self.run.random)
 
     def context_object(self, map_item: tuple[int, Any] | None = None) -> dict:
-        context = {
-            "Execution": self.run.execution_context,
-            "State": {"EnteredTime": iso_timestamp(self.entered_time), "Name": self.state.name, "RetryCount": self.retry_count},
-            "StateMachine": self.run.machine_context,
-        }
+        state = {"EnteredTime": iso_timestamp(self.entered_time), "Name": self.state.name}
+        if self.state.retries:  # AWS shows RetryCount only to the states that can retry
+            state["RetryCount"] = self.retry_count
+        context = {"Execution": self.run.execution_context, "State": state, "StateMachine": self.run.machine_context}
         if self.task_token is not None:
             context["Task"] = {"Token": self.task_token}
         if map_item is not None:
@@ -158,7 +172,7 @@ class _Run:
         self.random = rng
         self.max_workers = max(1, max_workers)
         self.history = History(clock)
-        execution.history = self.history.events
+        execution._history = self.history
         self.input_text = input_text
         self.role_arn = role_arn
         self.deadline = (
@@ -268,7 +282,7 @@ class _Run:
                 with lock:
                     failures.append(error)
                     outputs[index] = error.error_output
-                    if tolerance is None or is_terminal(error.error) or exceeds(tolerance, len(failures), len(jobs)):
+                    if tolerance is None or error.terminal or exceeds(tolerance, len(failures), len(jobs)):
                         cancel.set()
                 return
             if map_name:
@@ -281,10 +295,10 @@ class _Run:
         else:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"asl-{visit.state.name}") as pool:
                 list(pool.map(job, range(len(jobs))))
-        parent.last_event = len(self.history.events)
+        parent.last_event = len(self.history)
         if halts:
             raise halts[0]
-        terminal = [failure for failure in failures if is_terminal(failure.error)]
+        terminal = [failure for failure in failures if failure.terminal]
         if terminal or (failures and tolerance is None):
             raise (terminal or failures)[0]
         if failures and exceeds(tolerance, len(failures), len(jobs)):
@@ -297,10 +311,16 @@ class _Run:
         execution = self.execution
         root = _Branch(Variables(), 0)
         self.event(root, "ExecutionStarted", {"input": self.input_text, "inputDetails": NOT_TRUNCATED, "roleArn": self.role_arn})
+        root.last_event = 0  # AWS records the first state's Entered event with previousEventId 0, not 1
         try:
-            _, output_text = self.run_graph(self.machine.graph, execution.input, root)
+            try:
+                _, output_text = self.run_graph(self.machine.graph, execution.input, root)
+            except (StatesError, Interrupt):
+                raise
+            except Exception as error:  # a last guard: a Python error ends the execution, it never escapes
+                raise internal_failure(error) from error
             self.event(root, "ExecutionSucceeded", {"output": output_text, "outputDetails": NOT_TRUNCATED})
-            execution.output, execution.status = json.loads(output_text), SUCCEEDED
+            execution.output, execution.status = output_text, SUCCEEDED
         except StatesError as failure:
             details = {key: value for key, value in (("error", failure.error), ("cause", failure.cause)) if value is not None}
             self.event(root, "ExecutionFailed", details or None)

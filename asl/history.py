@@ -28,24 +28,43 @@ def details_key(event_type: str) -> str:
 
 
 class History:
-    """An append-only, thread-safe list of history events with consecutive ids."""
+    """An append-only, thread-safe history with consecutive ids.
+
+    Recording an event keeps only its parts (type, details, previous id,
+    time); the ``HistoryEvent`` dicts are built when :attr:`events` is read,
+    once each, so a run that nobody inspects never pays for them.
+    """
 
     def __init__(self, clock: Clock):
         self._clock = clock
         self._lock = threading.Lock()
-        self.events: list[dict[str, Any]] = []
+        self._parts: list[tuple[str, dict | None, int, Any]] = []
+        self._events: list[dict[str, Any]] = []
 
-    def add(self, event_type: str, details: dict | None, previous_event_id: int) -> int:
-        """Append an event and return its id."""
+    def add(self, event_type: str, details, previous_event_id: int) -> int:
+        """Record an event and return its id; ``details`` is a dict, None, or a function that builds the dict."""
         with self._lock:
-            event_id = len(self.events) + 1
-            event = {
-                "timestamp": self._clock.now(),
-                "type": event_type,
-                "id": event_id,
-                "previousEventId": previous_event_id,
-            }
-            if details is not None:
-                event[details_key(event_type)] = details
-            self.events.append(event)
-            return event_id
+            self._parts.append((event_type, details, previous_event_id, self._clock.now()))
+            return len(self._parts)
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def timestamp(self, event_id: int):
+        """When event ``event_id`` was recorded."""
+        return self._parts[event_id - 1][3]
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """The events so far, as ``GetExecutionHistory`` returns them (the same list on every read)."""
+        with self._lock:
+            events = self._events
+            for event_id in range(len(events) + 1, len(self._parts) + 1):
+                event_type, details, previous_event_id, moment = self._parts[event_id - 1]
+                if callable(details):  # details whose JSON text was deferred until read
+                    details = details()
+                event = {"timestamp": moment, "type": event_type, "id": event_id, "previousEventId": previous_event_id}
+                if details is not None:
+                    event[details_key(event_type)] = details
+                events.append(event)
+            return events

@@ -244,7 +244,7 @@ def evaluate(call: Call, scope: Scope) -> Any:
         if call.name in ("States.UUID", "States.MathRandom"):
             return function(*values, rng=scope.random or random_module)
         return function(*values)
-    except _InvalidArguments:
+    except InvalidArguments:
         raise IntrinsicFunctionError(f"Invalid arguments in {call.name}") from None
 
 
@@ -277,22 +277,22 @@ def compile_call(text: str) -> Callable[[Scope], Any]:
     return run
 
 
-class _InvalidArguments(Exception):
-    pass
+class InvalidArguments(Exception):
+    """A function's argument values are outside what it accepts (AWS: "Invalid arguments in …")."""
 
 
 def _require(condition: bool) -> None:
     if not condition:
-        raise _InvalidArguments()
+        raise InvalidArguments()
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _java_round(value: Any) -> int:
     """Math.round as Java (which AWS runs) does it: half rounds up."""
-    _require(_is_number(value) and math.isfinite(value))
+    _require(is_number(value) and math.isfinite(value))
     return int(math.floor(value + 0.5)) if isinstance(value, float) else value
 
 
@@ -319,12 +319,14 @@ def _java_string(value: Any) -> str:
     return json.dumps(value)
 
 
-def _string_to_json(text: Any) -> Any:
+def string_to_json(text: Any) -> Any:
     _require(isinstance(text, str))
+    if not text.strip():  # AWS's parser reads blank text as no document: null
+        return None
     try:
         return json.loads(text)
     except json.JSONDecodeError:
-        raise _InvalidArguments() from None
+        raise InvalidArguments() from None
 
 
 def _json_to_string(value: Any) -> str:
@@ -335,8 +337,8 @@ def _array(*values: Any) -> list:
     return list(values)
 
 
-def _array_partition(array: Any, size: Any) -> list:
-    _require(isinstance(array, list) and _is_number(size))
+def array_partition(array: Any, size: Any) -> list:
+    _require(isinstance(array, list) and is_number(size))
     chunk = int(size)  # AWS truncates a fractional chunk size
     _require(chunk > 0)
     return [array[start : start + chunk] for start in range(0, len(array), chunk)]
@@ -353,7 +355,7 @@ def _same_json(left: Any, right: Any) -> bool:
     return left == right
 
 
-def _array_range(start: Any, end: Any, step: Any) -> list:
+def array_range(start: Any, end: Any, step: Any) -> list:
     first, last, stride = _java_round(start), _java_round(end), _java_round(step)
     _require(stride != 0)
     values = list(range(first, last + (1 if stride > 0 else -1), stride))
@@ -362,7 +364,7 @@ def _array_range(start: Any, end: Any, step: Any) -> list:
 
 
 def _array_get_item(array: Any, index: Any) -> Any:
-    _require(isinstance(array, list) and _is_number(index) and float(index).is_integer())
+    _require(isinstance(array, list) and is_number(index) and float(index).is_integer())
     _require(0 <= int(index) < len(array))
     return array[int(index)]
 
@@ -393,10 +395,10 @@ def _base64_decode(text: Any) -> str:
     try:
         return base64.b64decode(text.encode("ascii"), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeError):
-        raise _InvalidArguments() from None
+        raise InvalidArguments() from None
 
 
-def _hash(data: Any, algorithm: Any) -> str:
+def hash_text(data: Any, algorithm: Any) -> str:
     _require(isinstance(data, str) and len(data) <= MAX_ENCODING_LENGTH and algorithm in HASH_ALGORITHMS)
     return hashlib.new(HASH_ALGORITHMS[algorithm], data.encode("utf-8")).hexdigest()
 
@@ -427,30 +429,30 @@ def _string_split(text: Any, delimiters: Any) -> list:
     return [part for part in re.split(pattern, text) if part]
 
 
-def _uuid(*, rng) -> str:
+def uuid(*, rng) -> str:
     return random_uuid(rng)
 
 
 # name -> (implementation, (minimum arguments, maximum arguments or None))
 FUNCTIONS: dict[str, tuple[Callable, tuple[int, int | None]]] = {
     "States.Format": (_format, (1, None)),
-    "States.StringToJson": (_string_to_json, (1, 1)),
+    "States.StringToJson": (string_to_json, (1, 1)),
     "States.JsonToString": (_json_to_string, (1, 1)),
     "States.Array": (_array, (0, None)),
-    "States.ArrayPartition": (_array_partition, (2, 2)),
+    "States.ArrayPartition": (array_partition, (2, 2)),
     "States.ArrayContains": (_array_contains, (2, 2)),
-    "States.ArrayRange": (_array_range, (3, 3)),
+    "States.ArrayRange": (array_range, (3, 3)),
     "States.ArrayGetItem": (_array_get_item, (2, 2)),
     "States.ArrayLength": (_array_length, (1, 1)),
     "States.ArrayUnique": (_array_unique, (1, 1)),
     "States.Base64Encode": (_base64_encode, (1, 1)),
     "States.Base64Decode": (_base64_decode, (1, 1)),
-    "States.Hash": (_hash, (2, 2)),
+    "States.Hash": (hash_text, (2, 2)),
     "States.JsonMerge": (_json_merge, (3, 3)),
     "States.MathRandom": (_math_random, (2, 3)),
     "States.MathAdd": (_math_add, (2, 2)),
     "States.StringSplit": (_string_split, (2, 2)),
-    "States.UUID": (_uuid, (0, 0)),
+    "States.UUID": (uuid, (0, 0)),
 }
 
 # Intrinsics whose result is a string: the only ones ErrorPath and CausePath accept.

@@ -169,8 +169,11 @@ def _definite_steps(rest: str) -> tuple | None:
             continue
         quoted = _QUOTED.match(rest, position)
         if quoted:
-            raw = quoted.group(1) if quoted.group(1) is not None else quoted.group(2)
-            steps.append(re.sub(r"\\(.)", r"\1", raw))
+            # Only the enclosing quote is escaped; any other backslash is part of the name, as AWS reads it.
+            if quoted.group(1) is not None:
+                steps.append(quoted.group(1).replace("\\'", "'"))
+            else:
+                steps.append(quoted.group(2).replace('\\"', '"'))
             position = quoted.end()
             continue
         return None
@@ -303,5 +306,6 @@ def missing_path_cause(path: Path, field: str, scope: Scope) -> str:
 
 def no_results_cause(path: Path) -> str:
     """The cause AWS reports when InputPath/OutputPath/ItemsPath find nothing."""
-    rendered = "$" + "".join(f"['{step}']" if isinstance(step, str) else f"[{step}]" for step in path.steps or ())
+    root = {INPUT: "$", CONTEXT: "$$"}.get(path.root, f"${path.variable}")
+    rendered = root + "".join(f"['{step}']" if isinstance(step, str) else f"[{step}]" for step in path.steps or ())
     return f"Invalid path '{path.text}' : No results for path: {rendered}"

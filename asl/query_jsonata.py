@@ -15,6 +15,7 @@ https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html
 
 from __future__ import annotations
 
+import random as random_module
 import threading
 from typing import Any, Mapping
 
@@ -22,6 +23,7 @@ import jsonata
 from jsonata.jexception import JException
 from jsonata.utils import Utils
 
+from . import jsonata_functions
 from .errors import QUERY_EVALUATION_ERROR, StatesError
 from .paths import Scope, to_json
 
@@ -70,6 +72,7 @@ def _compiled(source: str) -> jsonata.Jsonata:
     if expression is None:
         expression = jsonata.Jsonata(source)
         expression.set_output_convert_nulls(False)  # keep JSON null apart from "undefined"
+        jsonata_functions.register_static(expression)
         cache[source] = expression
     return expression
 
@@ -88,26 +91,56 @@ class Expression:
         self.source = text[2:-2]
         self.field = field
         self.reads_context = "context" in self.source
+        self.reads_random = "$random" in self.source or "$uuid" in self.source
 
     def evaluate(self, scope: Scope, states: Mapping[str, Any] | None = None) -> Any:
-        bindings = scope.variables.visible() if scope.variables is not None else {}
+        value = self.evaluate_any(scope, states)
+        if value is None:
+            raise QueryEvaluationError(
+                f"The JSONata expression '{self.source.strip()}' specified for the field '{self.field}' "
+                f"returned nothing (undefined).",
+                self.field,
+            )
+        return _to_json_value(value, self)
+
+    def evaluate_any(self, scope: Scope, states: Mapping[str, Any] | None = None) -> Any:
+        """jsonata-python's raw result: None for undefined, its null marker for JSON null."""
+        variables = scope.variables.visible() if scope.variables is not None else {}
+        # A variable holding JSON null must read as null, not as an undefined name.
+        bindings = {name: Utils.NULL_VALUE if value is None else value for name, value in variables.items()}
         reserved = {"input": scope.input}
         if states:
             reserved.update(states)
         if self.reads_context:
             reserved["context"] = scope.context
         bindings["states"] = reserved
+        if self.reads_random:
+            bindings.update(jsonata_functions.random_bindings(self.source, scope.random or _fallback_random))
         expression = _compiled(self.source)
         jsonata.Jsonata.CURRENT.jsonata = expression  # functions like $now() read the thread's current expression
         try:
-            value = expression.evaluate(None, bindings)
+            return expression.evaluate(None, bindings)
         except JException as error:
             raise QueryEvaluationError(f"{error}", self.field) from None
+        except jsonata_functions.FunctionArgumentError as error:
+            raise QueryEvaluationError(str(error), self.field) from None
         except RecursionError:
             raise QueryEvaluationError("The JSONata expression recursed too deeply", self.field) from None
-        if value is None:
-            raise QueryEvaluationError(f"The JSONata expression '{self.source.strip()}' returned nothing (undefined).", self.field)
-        return _to_json_value(value)
+        except Exception as error:  # jsonata-python can fail with plain Python errors on odd operands
+            raise QueryEvaluationError(
+                f"The JSONata expression '{self.source.strip()}' specified for the field '{self.field}' "
+                f"could not be evaluated: {type(error).__name__}: {error}", self.field) from None
+
+    def type_error(self, expected: str, value: Any) -> QueryEvaluationError:
+        """AWS's error for a result of the wrong JSON type (``value`` is plain JSON)."""
+        return QueryEvaluationError(
+            f"The JSONata expression '{self.source.strip()}' specified for the field '{self.field}' returned an "
+            f"unexpected result type. Expected '{expected}', but was '{jsonata_type(value)}' for value: {to_json(value)}",
+            self.field,
+        )
+
+
+_fallback_random = random_module.Random()
 
 
 def jsonata_type(value: Any) -> str:
@@ -121,19 +154,23 @@ def jsonata_type(value: Any) -> str:
     return {str: "string", list: "array", dict: "object"}.get(type(value), "unknown")
 
 
-def _to_json_value(value: Any) -> Any:
-    """jsonata-python's result as plain JSON (its null marker becomes None)."""
+def _to_json_value(value: Any, expression: Expression) -> Any:
+    """jsonata-python's result as plain JSON (its null marker becomes None); a function is refused."""
     if value is Utils.NULL_VALUE:
         return None
     if isinstance(value, list):
-        return [_to_json_value(item) for item in value]
+        return [_to_json_value(item, expression) for item in value]
     if isinstance(value, dict):
-        return {key: _to_json_value(item) for key, item in value.items()}
+        return {key: _to_json_value(item, expression) for key, item in value.items()}
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
-    if callable(value):
-        raise QueryEvaluationError(f"The JSONata expression returned a function, which is not JSON: {to_json(str(value))}")
-    return value
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise QueryEvaluationError(
+        f"The JSONata expression '{expression.source.strip()}' specified for the field '{expression.field}' "
+        f"returned an unsupported result type.",
+        expression.field,
+    )
 
 
 class JsonataTemplate:
@@ -152,13 +189,14 @@ class JsonataTemplate:
 
 
 def _compile_template(value: Any, field: str):
+    """Compile one value of a template; ``field`` is its location (``Output/result``), as AWS names it."""
     if is_expression(value):
         return Expression(value, field).evaluate
     if isinstance(value, dict) and expressions_in(value):
-        parts = {key: _compile_template(item, field) for key, item in value.items()}
+        parts = {key: _compile_template(item, f"{field}/{key}") for key, item in value.items()}
         return lambda scope, states: {key: part(scope, states) for key, part in parts.items()}
     if isinstance(value, list) and expressions_in(value):
-        items = [_compile_template(item, field) for item in value]
+        items = [_compile_template(item, f"{field}/{index}") for index, item in enumerate(value)]
         return lambda scope, states: [item(scope, states) for item in items]
     return lambda scope, states: value
 

@@ -20,6 +20,7 @@ exact ARN as ``fn(parameters, context) -> result``.
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,7 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 STATES_PREFIX = "arn:aws:states:::"
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+RESPONSE_ENVELOPE_BYTES = 4096  # more than the JSON of a lambda:invoke response without its Payload
 
 Integration = Callable[[Any, "TaskContext"], Any]
 
@@ -103,10 +105,10 @@ class Resources:
         return None
 
     def lambda_arn(self, function: str) -> str:
-        """The full ARN a FunctionName stands for (used in not-found messages)."""
+        """The qualified ARN a FunctionName stands for (used in not-found messages)."""
         name, qualifier, region, account = function_name_parts(function)
         arn = f"arn:aws:lambda:{region or self.region}:{account or self.account}:function:{name}"
-        return arn + (f":{qualifier}" if qualifier else "")
+        return f"{arn}:{qualifier or '$LATEST'}"  # Lambda names the version it resolved
 
 
 def as_resources(value: "Resources | Mapping[str, Callable] | None") -> Resources:
@@ -144,6 +146,8 @@ class TaskContext:
         self.task_token = task_token
         self.clock = clock
         self.heartbeats: list[datetime] = []
+        # An upper bound of the result's JSON size in bytes, set by integrations that know one (lambda:invoke).
+        self.result_size_bound: int | None = None
 
     def heartbeat(self) -> None:
         self.heartbeats.append(self.clock.now())
@@ -254,6 +258,34 @@ def http_date(moment: datetime) -> str:
     )
 
 
+def payload_event(payload: Any) -> Any:
+    """The event a handler receives for Invoke's ``Payload``.
+
+    Step Functions sends no payload for null (the runtime's event is then
+    ``{}``), sends a string that is JSON text as that text, and JSON-encodes
+    everything else.
+    """
+    if payload is None:
+        return {}
+    if isinstance(payload, str):
+        try:
+            return json.loads(payload)
+        except ValueError:
+            return payload
+    return payload
+
+
+def log_tail(request_id: str, version: str, memory_mb: int) -> str:
+    """``LogResult`` of ``LogType: Tail``: the base64 of the invocation's last log lines (Lambda's own lines)."""
+    lines = (
+        f"START RequestId: {request_id} Version: {version}\n"
+        f"END RequestId: {request_id}\n"
+        f"REPORT RequestId: {request_id}\tDuration: 1.00 ms\tBilled Duration: 1 ms\t"
+        f"Memory Size: {memory_mb} MB\tMax Memory Used: {min(memory_mb, 40)} MB\t\n"
+    )
+    return base64.b64encode(lines.encode("utf-8")).decode("ascii")
+
+
 def _lambda_invoke(parameters_json: str, resources: Resources, context: TaskContext, request_id: str) -> dict:
     """The optimized ``lambda:invoke`` integration: the Invoke API's response, Payload parsed."""
     parameters = json.loads(parameters_json)  # a private copy: its Payload becomes the handler's event
@@ -268,7 +300,7 @@ def _lambda_invoke(parameters_json: str, resources: Resources, context: TaskCont
     if found is None:
         raise lambda_not_found(function, resources, request_id)
     lambda_function, qualifier, invoked_arn = found
-    event = parameters.get("Payload", {})
+    event = payload_event(parameters.get("Payload"))
     # The request is the Payload; the parameters' JSON bounds its size without encoding it again.
     request = parameters_json if len(parameters_json) * 4 <= REQUEST_LIMIT_BYTES else json.dumps(event)
     payload_result, body = invoke(lambda_function, event, request, request_id=request_id, qualifier=qualifier,
@@ -278,18 +310,23 @@ def _lambda_invoke(parameters_json: str, resources: Resources, context: TaskCont
     if asynchronous:
         body = ""
     status = 202 if asynchronous else 200
+    log_result = log_tail(request_id, version, lambda_function.memory_size) if parameters.get("LogType") == "Tail" else None
     headers = {
         "Connection": "keep-alive",
         "Content-Length": str(len(body) if body.isascii() else len(body.encode("utf-8"))),
         "Content-Type": "application/json",
         "Date": http_date(context.clock.now()),
         "X-Amz-Executed-Version": version,
+        **({"X-Amz-Log-Result": log_result} if log_result else {}),
         "x-amzn-Remapped-Content-Length": "0",
         "x-amzn-RequestId": request_id,
         "X-Amzn-Trace-Id": f"root=1-{request_id[:8]}-{request_id.replace('-', '')[8:32]};sampled=0",
     }
+    # The Payload re-encoded compactly is never longer than the handler's ASCII JSON; the rest is headers.
+    context.result_size_bound = len(body) + RESPONSE_ENVELOPE_BYTES + 2 * len(log_result or "")
     return {
         "ExecutedVersion": version,
+        **({"LogResult": log_result} if log_result else {}),
         "Payload": "" if asynchronous else payload_result,
         "SdkHttpMetadata": {
             "AllHttpHeaders": {name: [value] for name, value in headers.items()},

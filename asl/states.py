@@ -30,16 +30,17 @@ from .errors import (
     DATA_LIMIT_EXCEEDED,
     EXCEED_TOLERATED_FAILURE_THRESHOLD,
     HEARTBEAT_TIMEOUT,
+    Interrupt,
     ITEM_READER_FAILED,
     NO_CHOICE_MATCHED,
     RUNTIME,
     TIMEOUT,
     StatesError,
-    is_terminal,
+    internal_failure,
 )
 from .ids import random_uuid
 from .paths import Scope, parse_path, to_json
-from .query_jsonata import JsonataTemplate, QueryEvaluationError, jsonata_type
+from .query_jsonata import Expression, JsonataTemplate, QueryEvaluationError, is_expression
 from .resources import ACTIVITY_EVENTS, TaskContext, call, classify, lambda_not_found
 
 PAYLOAD_LIMIT_BYTES = 256 * 1024
@@ -83,6 +84,8 @@ def compile_state(name: str, spec: dict, language: str) -> "State":
 
 
 class State:
+    retries = False  # only Task, Parallel and Map have Retry (and $$.State.RetryCount)
+
     def __init__(self, name: str, spec: dict, language: str):
         self.name = name
         self.type = spec["Type"]
@@ -107,6 +110,10 @@ class State:
                 details["assignedVariablesDetails"] = NOT_TRUNCATED
         except StatesError as error:
             raise visit.failed(error) from None
+        except Interrupt:
+            raise
+        except Exception as error:  # a Python error in this state: States.Runtime, named after the state
+            raise visit.failed(internal_failure(error)) from error
         if assigned:
             branch.variables.assign(assigned)
         run.event(branch, self.exited, details)
@@ -151,17 +158,45 @@ class WaitState(State):
         effective = self.flow.effective_input(raw, scope)
         target_scope = scope.with_input(effective)
         if self.seconds.present:
-            seconds = self.seconds.value(target_scope)
+            seconds = _wait_value(self.seconds, target_scope)
             if not _is_count(seconds):
-                raise _bad_setting(self.seconds, seconds, "a non-negative integer number of seconds")
+                raise _bad_wait(self.seconds, seconds)
             target = visit.run.clock.now() + timedelta(seconds=seconds)
         else:
-            moment = self.timestamp.value(target_scope)
+            moment = _wait_value(self.timestamp, target_scope)
             target = parse_timestamp(moment)
             if target is None:
-                raise _bad_setting(self.timestamp, moment, "an RFC 3339 timestamp like 2024-01-01T00:00:00Z")
+                raise _bad_wait(self.timestamp, moment)
         visit.run.sleep_until(visit.branch, target)
         return self.next, self.flow.plain_output(raw, effective, scope), self.flow.assigned(effective, scope)
+
+
+def _wait_value(setting: Setting, scope: Scope) -> Any:
+    """Seconds or Timestamp; a ``…Path`` that finds nothing is AWS's "does not reference an input value"."""
+    try:
+        return setting.value(scope)
+    except StatesError as error:
+        if setting.path_text is None or error.error != RUNTIME:
+            raise
+        raise StatesError(
+            RUNTIME, f"The {setting.field}Path parameter does not reference an input value: {setting.path_text}"
+        ) from None
+
+
+def _bad_wait(setting: Setting, value: Any) -> StatesError:
+    """AWS's cause for a Wait value it cannot use (``SecondsPath``/``TimestampPath`` name path and value)."""
+    if setting.path_text is None:
+        expected = "a non-negative integer number of seconds" if setting.field == "Seconds" else (
+            "an RFC 3339 timestamp like 2024-01-01T00:00:00Z")
+        return _bad_setting(setting, value, expected)
+    shown = f"{setting.path_text} == {value if isinstance(value, str) else to_json(value)}"
+    if setting.field == "Timestamp":
+        problem = "does not reference a valid ISO-8601 extended offset date-time format string"
+    elif isinstance(value, int) and not isinstance(value, bool):
+        problem = "references a negative value"
+    else:
+        problem = "cannot be parsed as a long value"
+    return StatesError(RUNTIME, f"The {setting.field}Path parameter {problem}: {shown}")
 
 
 def _is_count(value: Any) -> bool:
@@ -250,6 +285,8 @@ class FailState(State):
             error, cause = self.error.value(scope), self.cause.value(scope)
         except StatesError as failure:
             raise visit.failed(failure) from None
+        except Exception as failure:
+            raise visit.failed(internal_failure(failure)) from failure
         for setting, value in ((self.error, error), (self.cause, cause)):
             if value is not None and not isinstance(value, str):
                 raise visit.failed(_bad_setting(setting, value, "a string"))
@@ -260,6 +297,7 @@ class ExecutableState(State):
     """A state that does work (Task, Parallel, Map), with Retry and Catch around it."""
 
     takes_arguments = True  # Parameters/Arguments shape the work's input
+    retries = True
 
     def __init__(self, name, spec, language):
         super().__init__(name, spec, language)
@@ -279,7 +317,7 @@ class ExecutableState(State):
                 return self.next, self.flow.result_output(raw, result, scope), assigned
             except StatesError as failure:
                 error = visit.failed(failure)
-            if is_terminal(error.error):
+            if error.terminal:
                 raise error
             index = self.handling.retrier_for(error)
             if index is not None and attempts[index] < self.handling.retriers[index].max_attempts:
@@ -318,8 +356,13 @@ class TaskState(ExecutableState):
         heartbeat = self._seconds(self.heartbeat, scope) if self.heartbeats else None
         parameters_text = payload_json(parameters, self.name)
         run.event(visit.branch, self.event_type["Scheduled"], self._scheduled(run, parameters_text, timeout, heartbeat))
-        result = self._call(visit, parameters_text, timeout, heartbeat)
-        details = {**self.fields, "output": payload_json(result, self.name), "outputDetails": NOT_TRUNCATED}
+        result, size_bound = self._call(visit, parameters_text, timeout, heartbeat)
+        if size_bound is not None and size_bound <= PAYLOAD_LIMIT_BYTES:
+            # Surely within the limit: the history's copy of the result is encoded only if someone reads it.
+            fields = self.fields
+            details = lambda: {**fields, "output": to_json(result), "outputDetails": NOT_TRUNCATED}  # noqa: E731
+        else:
+            details = {**self.fields, "output": self._result_json(visit, result), "outputDetails": NOT_TRUNCATED}
         run.event(visit.branch, self.event_type["Succeeded"], details)
         return result, scope
 
@@ -334,8 +377,11 @@ class TaskState(ExecutableState):
             details["heartbeatInSeconds"] = heartbeat
         return details
 
-    def _call(self, visit, parameters_text: str, timeout: int | None, heartbeat: int | None) -> Any:
-        """Start the task and wait for its result; failures are written to the history and raised."""
+    def _call(self, visit, parameters_text: str, timeout: int | None, heartbeat: int | None) -> tuple[Any, int | None]:
+        """Start the task and wait for its result; failures are written to the history and raised.
+
+        Returns the result and, when the integration knows one, a bound of its JSON size in bytes.
+        """
         run = visit.run
         request_id = random_uuid(run.random)
         if self.target.is_lambda_function and not run.resources.mocks(self.name) \
@@ -356,7 +402,18 @@ class TaskState(ExecutableState):
             self._fail(visit, "TimedOut", late)
         if failure is not None:
             self._fail(visit, "Failed", failure)
-        return result
+        return result, context.result_size_bound
+
+    def _result_json(self, visit, result: Any) -> str:
+        """The task's result as JSON; over 256 KiB the *task* fails (a catchable States.DataLimitExceeded).
+
+        AWS names the resource in the cause: the service (``lambda``) for an
+        integration, the ARN for a Lambda function or an activity.
+        """
+        try:
+            return payload_json(result, self.target.resource_type or self.target.arn)
+        except StatesError as too_large:
+            self._fail(visit, "Failed", StatesError(too_large.error, too_large.cause, terminal=False))
 
     def _fail(self, visit, stage: str, failure: StatesError) -> NoReturn:
         details = {**self.fields, "error": failure.error}
@@ -420,7 +477,9 @@ class MapState(ExecutableState):
         processor = spec.get("ItemProcessor") or spec["Iterator"]
         self.processor = Graph(processor, language)
         self.items_path = parse_path(spec.get("ItemsPath", "$")) if language == JSONPATH else None
-        self.items = JsonataTemplate(spec["Items"], "Items") if "Items" in spec else None
+        items = spec.get("Items")
+        self.items = Expression(items, "Items") if is_expression(items) else (
+            None if items is None else JsonataTemplate(items, "Items"))
         selector = spec.get("ItemSelector", spec.get("Parameters"))
         self.item_selector = None if selector is None else (
             JsonataTemplate(selector, "ItemSelector") if language == JSONATA else payload_template(selector)
@@ -440,7 +499,7 @@ class MapState(ExecutableState):
         if self.batcher is not None:
             inputs = self.batcher.batches(inputs, scope.with_input(effective))
         setting_scope = scope.with_input(effective)
-        concurrency = self.max_concurrency.value(setting_scope, 0)
+        concurrency = _map_count(self.max_concurrency, setting_scope, 0)
         tolerance = self._tolerance(setting_scope)
         run = visit.run
         run.event(visit.branch, "MapStateStarted", {"length": len(inputs)})
@@ -458,14 +517,15 @@ class MapState(ExecutableState):
         if self.item_reader is not None:
             return _read_items(visit, self.item_reader, scope.with_input(effective))
         if self.language == JSONATA:
-            items = raw if self.items is None else self.items.evaluate(scope)
+            if self.items is None:
+                if not isinstance(raw, list):
+                    raise QueryEvaluationError(f"Map state input must be an array but was: {to_json(raw)}", "Items")
+                return raw
+            items = self.items.evaluate(scope)
             if not isinstance(items, list):
-                raise QueryEvaluationError(
-                    f"The field 'Items' must give a JSON array, but was '{jsonata_type(items)}' for value: {to_json(items)}",
-                    "Items",
-                )
+                raise self.items.type_error("array", items)
             return items
-        items = select(self.items_path, effective)
+        items = select(self.items_path, effective, scope)
         if not isinstance(items, list):
             raise StatesError(
                 RUNTIME,
@@ -483,13 +543,53 @@ class MapState(ExecutableState):
     def _tolerance(self, scope: Scope) -> tuple[int | None, float | None] | None:
         if not (self.tolerated_count.present or self.tolerated_percentage.present):
             return None
-        count = self.tolerated_count.value(scope)
-        percentage = self.tolerated_percentage.value(scope)
-        if count is not None and not _is_count(count):
-            raise _bad_setting(self.tolerated_count, count, "a non-negative integer")
-        if percentage is not None and not (isinstance(percentage, (int, float)) and 0 <= percentage <= 100):
-            raise _bad_setting(self.tolerated_percentage, percentage, "a number from 0 to 100")
+        count = _map_count(self.tolerated_count, scope, None)
+        percentage = _map_percentage(self.tolerated_percentage, scope)
         return count, percentage
+
+
+def _path_number(setting: Setting, value: Any, kind: str, convert) -> Any:
+    """A ``…Path`` value as AWS reads it: a number, or a string holding one; else States.Runtime."""
+    if isinstance(value, str):
+        try:
+            value = convert(value)
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "integer" and not isinstance(value, int)):
+        shown = value if isinstance(value, str) else to_json(value)
+        raise StatesError(
+            RUNTIME, f'The {setting.field}Path field refers to value "{shown}" which is not a valid {kind}: {setting.path_text}')
+    return value
+
+
+def _map_count(setting: Setting, scope: Scope, default: Any) -> Any:
+    """MaxConcurrency or ToleratedFailureCount: a non-negative integer."""
+    value = setting.value(scope, default)
+    if value is default:
+        return value
+    if setting.path_text is not None:
+        value = _path_number(setting, value, "integer", int)
+    elif not _is_count(value) and setting.expression is not None:
+        raise _bad_setting(setting, value, "a non-negative integer")
+    if value < 0:
+        raise StatesError(RUNTIME, {
+            "MaxConcurrency": f"Expected non-negative integer for MaxConcurrency, got '{value}' instead.",
+        }.get(setting.field, f"{setting.field} cannot be negative."))
+    return value
+
+
+def _map_percentage(setting: Setting, scope: Scope) -> float | None:
+    """ToleratedFailurePercentage: a number from 0 to 100."""
+    value = setting.value(scope)
+    if value is None:
+        return None
+    if setting.path_text is not None:
+        value = _path_number(setting, value, "float", float)
+    elif setting.expression is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise _bad_setting(setting, value, "a number from 0 to 100")
+    if not 0 <= value <= 100:
+        raise StatesError(RUNTIME, "ToleratedFailurePercentage must be between 0 and 100.")
+    return value
 
 
 def exceeds(tolerance: tuple[int | None, float | None], failures: int, total: int) -> bool:

@@ -453,8 +453,9 @@ class _Checker:
             self.report(f"{pointer}/Next", "only top-level Choice Rules have Next; nested rules inside And/Or/Not must not")
         if language == JSONATA:
             self.unknown_fields(rule, {"Condition", "Next", "Output", "Assign", "Comment"}, pointer, "JSONata Choice Rules")
-            if not is_expression(rule.get("Condition")):
-                self.report(f"{pointer}/Condition", "a JSONata Choice Rule needs a Condition: \"{% boolean expression %}\"")
+            if not (is_expression(rule.get("Condition")) or isinstance(rule.get("Condition"), bool)):
+                self.report(f"{pointer}/Condition",
+                            "a JSONata Choice Rule needs a Condition: true, false or \"{% boolean expression %}\"")
             for field in ("Condition", "Output"):
                 if field in rule:
                     self.jsonata_value(rule[field], f"{pointer}/{field}")

@@ -1,35 +1,50 @@
-"""How fast scones.asl runs the workflow's shapes, next to moto's Step Functions.
+"""How fast scones.asl runs the workflow's shapes, next to moto's and MiniStack's Step Functions.
 
-Two definitions, run by both interpreters:
+Definitions run by every interpreter:
 
 - ``three_tasks``: the Scones workflow's shape, three chained
   ``arn:aws:states:::lambda:invoke`` tasks with ``OutputPath: $.Payload``;
-- ``map_1000``: a Map over 1,000 items whose ItemProcessor is one such task.
+- ``pass_100``: a chain of 100 Pass states (and ``pass_1``, one, to subtract
+  an execution's own cost);
+- ``map_1000``: a Map over 1,000 items whose ItemProcessor is one such task
+  (scones.asl and moto).
 
 Every Lambda is trivial (it returns its event). scones.asl calls an in-process
 Python handler. moto (5.x) runs the same definitions with its bundled
 interpreter, enabled by ``mock_aws(config={"stepfunctions":
 {"execute_state_machine": True}})``; its Lambdas are created through moto's
 own Lambda mock with ``{"lambda": {"use_docker": False}}``, whose "simple"
-backend answers every invoke by echoing the payload — the same trivial
-function, so both sides run the identical definitions. moto executes
-asynchronously; an execution is timed from StartExecution until
-DescribeExecution no longer says RUNNING.
+backend answers every invoke by echoing the payload. MiniStack (1.5.33, the
+free LocalStack replacement) is started by this benchmark on a free loopback
+port from its own virtualenv (``.venv-ministack``: it pins botocore exactly),
+and is talked to over HTTP only; it runs the same echo function as a real
+Python Lambda. moto and MiniStack execute asynchronously: an execution is
+timed from StartExecution until DescribeExecution no longer says RUNNING.
+When ``.venv-ministack`` is absent, MiniStack is skipped with the reason.
 
-Per-state overhead is CPU time (process time, so other processes on the
-machine do not count), the difference between 11-state and 1-state chains of
-Pass states and of lambda:invoke tasks; throughput is wall-clock.
+scones.asl's per-state overhead is CPU time (process time, so other
+processes on the machine do not count): for Pass, the difference between the
+100-state and the 1-state chain, per state; for lambda:invoke, the 3-task
+shape all included, per task. The peers' figures are wall-clock per state,
+all included (their work happens in server threads or processes, and their
+start-and-poll latency varies more than one state costs them).
 
-Run: ``.venv/bin/python benchmarks/bench_asl.py`` (bounded: well under 2 minutes).
+Run: ``.venv/bin/python benchmarks/bench_asl.py`` (bounded: about two minutes).
+Set up MiniStack once: ``python3.11 -m venv .venv-ministack && .venv-ministack/bin/pip install ministack==1.5.33``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import socket
+import subprocess
 import time
+import urllib.request
 import zipfile
+from pathlib import Path
 
 from scones.asl import Resources, StateMachine
 
@@ -81,10 +96,6 @@ def pass_state(next_state: str | None) -> dict:
     return {"Type": "Pass", **({"Next": next_state} if next_state else {"End": True})}
 
 
-def echo_task(next_state: str | None) -> dict:
-    return invoke_task("classifyImageData", next_state)
-
-
 FUNCTIONS = ("serializeImageData", "classifyImageData", "filterInferences")
 MAP_INPUT = {"items": [{"s3_key": f"test/image_{index}.png"} for index in range(MAP_ITEMS)]}
 
@@ -113,34 +124,86 @@ def time_local(definition: dict, state_input: dict, *, seconds: float, max_runs:
     return runs / wall, cpu / runs, runs
 
 
-def time_moto(definitions: dict[str, tuple[dict, dict, int]]) -> dict[str, float]:
-    """Executions per second on moto for each named (definition, input, runs)."""
+def echo_zip() -> bytes:
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("lambda_function.py", "def lambda_handler(event, context):\n    return event\n")
+    return code.getvalue()
+
+
+def time_remote(session_kwargs: dict, definitions: dict[str, tuple[dict, dict, int]]) -> dict[str, float]:
+    """Wall seconds per execution on a Step Functions API (moto in-process, or MiniStack over HTTP)."""
     import boto3
+
+    iam = boto3.client("iam", **session_kwargs)
+    role = iam.create_role(RoleName="bench-sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lambdas = boto3.client("lambda", **session_kwargs)
+    for name in FUNCTIONS:
+        lambdas.create_function(FunctionName=name, Runtime="python3.11", Role=role,
+                                Handler="lambda_function.lambda_handler", Code={"ZipFile": echo_zip()})
+    sfn = boto3.client("stepfunctions", **session_kwargs)
+    seconds = {}
+    for label, (definition, state_input, runs) in definitions.items():
+        arn = sfn.create_state_machine(name=label, definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
+        start = time.perf_counter()
+        for run in range(runs):
+            execution = sfn.start_execution(stateMachineArn=arn, name=f"{label}-{run}", input=json.dumps(state_input))
+            while (status := sfn.describe_execution(executionArn=execution["executionArn"])["status"]) == "RUNNING":
+                time.sleep(0.002)
+            assert status == "SUCCEEDED", (label, status)
+        seconds[label] = (time.perf_counter() - start) / runs
+    return seconds
+
+
+def time_moto(definitions: dict[str, tuple[dict, dict, int]]) -> dict[str, float]:
     from moto import mock_aws
 
     config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-    rates = {}
     with mock_aws(config=config):
-        iam = boto3.client("iam", region_name=REGION)
-        role = iam.create_role(RoleName="bench-sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        code = io.BytesIO()
-        with zipfile.ZipFile(code, "w") as archive:
-            archive.writestr("lambda_function.py", "def lambda_handler(event, context):\n    return event\n")
-        lambdas = boto3.client("lambda", region_name=REGION)
-        for name in FUNCTIONS:
-            lambdas.create_function(FunctionName=name, Runtime="python3.11", Role=role,
-                                    Handler="lambda_function.lambda_handler", Code={"ZipFile": code.getvalue()})
-        sfn = boto3.client("stepfunctions", region_name=REGION)
-        for label, (definition, state_input, runs) in definitions.items():
-            arn = sfn.create_state_machine(name=label, definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
-            start = time.perf_counter()
-            for run in range(runs):
-                execution = sfn.start_execution(stateMachineArn=arn, name=f"{label}-{run}", input=json.dumps(state_input))
-                while (status := sfn.describe_execution(executionArn=execution["executionArn"])["status"]) == "RUNNING":
-                    time.sleep(0.002)
-                assert status == "SUCCEEDED", status
-            rates[label] = runs / (time.perf_counter() - start)
-    return rates
+        return time_remote({"region_name": REGION}, definitions)
+
+
+MINISTACK_PYTHON = Path(__file__).resolve().parent.parent / ".venv-ministack" / "bin" / "python"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def ministack_server():
+    """MiniStack on a free loopback port for the duration; stopped (only this process) afterwards."""
+    port = free_port()
+    env = {**os.environ, "GATEWAY_PORT": str(port), "BIND_HOST": "127.0.0.1"}
+    server = subprocess.Popen([str(MINISTACK_PYTHON), "-m", "ministack"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/_ministack/health", timeout=1)
+                break
+            except OSError as error:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"MiniStack did not start on {url}: {error}") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def time_ministack(definitions: dict[str, tuple[dict, dict, int]]) -> dict[str, float] | str:
+    """Wall seconds per execution on MiniStack, or the reason it was skipped."""
+    if not MINISTACK_PYTHON.exists():
+        return f"skipped: {MINISTACK_PYTHON.parent.parent.name} not found (see the set-up line in this file's docstring)"
+    with ministack_server() as url:
+        # MiniStack takes a 12-digit access key as the account id: the definitions' ARNs name ACCOUNT.
+        credentials = {"aws_access_key_id": ACCOUNT, "aws_secret_access_key": "test"}
+        return time_remote({"region_name": REGION, "endpoint_url": url, **credentials}, definitions)
 
 
 def best_cpu_per_execution(definition: dict, runs: int, repeats: int = 7) -> float:
@@ -157,32 +220,47 @@ def best_cpu_per_execution(definition: dict, runs: int, repeats: int = 7) -> flo
     return best
 
 
-def state_overhead(make_state) -> tuple[float, float]:
-    """(CPU µs per additional state, CPU µs of an execution's own set-up), from 1- and 11-state chains."""
-    one = best_cpu_per_execution(chain(1, make_state), runs=2000)
-    eleven = best_cpu_per_execution(chain(11, make_state), runs=300)
-    per_state = (eleven - one) / 10
-    return per_state * 1e6, (one - per_state) * 1e6
+def pass_overhead() -> float:
+    """CPU µs per Pass state: the 100-state chain less the 1-state chain, per added state."""
+    hundred = best_cpu_per_execution(PASS_100, runs=100)
+    one = best_cpu_per_execution(PASS_1, runs=2000)
+    return (hundred - one) / 99 * 1e6
+
+
+PASS_1, PASS_100 = chain(1, pass_state), chain(100, pass_state)
 
 
 def main() -> None:
     print(f"scones.asl benchmark (load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs)")
     local_three = time_local(THREE_TASKS, WORKFLOW_INPUT, seconds=5, max_runs=20_000)
     local_map = time_local(MAP_1000, MAP_INPUT, seconds=10, max_runs=50)
-    pass_state_us, pass_setup_us = state_overhead(pass_state)
-    task_state_us, task_setup_us = state_overhead(echo_task)
-    moto = time_moto({"three_tasks": (THREE_TASKS, WORKFLOW_INPUT, 20), "map_1000": (MAP_1000, MAP_INPUT, 1)})
+    pass_us = pass_overhead()
+    task_us = best_cpu_per_execution(THREE_TASKS, runs=1000) / 3 * 1e6
+    shapes = {"three_tasks": (THREE_TASKS, WORKFLOW_INPUT, 20), "pass_100": (PASS_100, WORKFLOW_INPUT, 10)}
+    moto = time_moto({**shapes, "map_1000": (MAP_1000, MAP_INPUT, 1)})
+    ministack = time_ministack(shapes)
 
     print()
     print(f"{'shape':<12} {'scones.asl exec/s':>18} {'moto exec/s':>12} {'ratio':>8}")
     for label, (rate, _, runs) in (("three_tasks", local_three), ("map_1000", local_map)):
-        print(f"{label:<12} {rate:>18.1f} {moto[label]:>12.2f} {rate / moto[label]:>7.0f}x   ({runs} local runs)")
+        print(f"{label:<12} {rate:>18.1f} {1 / moto[label]:>12.2f} {rate * moto[label]:>7.0f}x   ({runs} local runs)")
     print()
-    print("per-state overhead (CPU time; history, JSON round trips and Lambda semantics included):")
-    print(f"  Pass state:                         {pass_state_us:6.1f} us   (+ {pass_setup_us:.1f} us per execution)")
-    print(f"  Task arn:aws:states:::lambda:invoke: {task_state_us:6.1f} us   (+ {task_setup_us:.1f} us per execution)")
-    print(f"  three_tasks, all included:          {local_three[1] / 3 * 1e6:6.1f} us per state")
-    print(f"  map_1000, all included:             {local_map[1] / (2 * MAP_ITEMS + 1) * 1e6:6.1f} us per state "
+    print("per-state overhead (scones.asl: CPU time, history, JSON round trips and Lambda semantics included;")
+    print("moto and MiniStack: wall time per state, all included)")
+    peers = {"moto": moto, "MiniStack": ministack}
+    # The peers' start-and-poll latency varies more than a state costs them: their figure is all-in per state.
+    rows = (("Pass state (chain of 100)", pass_us, 20, lambda t: t["pass_100"] / 100),
+            ("lambda:invoke Task (3-task shape)", task_us, 35, lambda t: t["three_tasks"] / 3))
+    for label, ours, target, per_state in rows:
+        line = f"  {label:<34} scones.asl {ours:7.1f} us (target <= {target} us: {'met' if ours <= target else 'MISSED'})"
+        for name, timing in peers.items():
+            if isinstance(timing, dict):
+                theirs = per_state(timing) * 1e6
+                line += f" | {name} {theirs:9.1f} us ({theirs / ours:5.0f}x)"
+        print(line)
+    if isinstance(ministack, str):
+        print(f"  MiniStack {ministack}")
+    print(f"  map_1000, all included:            {local_map[1] / (2 * MAP_ITEMS + 1) * 1e6:7.1f} us per state "
           f"(each item: Map iteration + Task)")
 
 

@@ -103,7 +103,7 @@ class ExecutionOutcome:
     @classmethod
     def of(cls, execution, execution_input: dict) -> "ExecutionOutcome":
         """The outcome of an execution the ASL interpreter ran (:class:`scones.asl.Execution`)."""
-        return cls(name=execution.name, input=execution_input, status=execution.status, output=execution.output,
+        return cls(name=execution.name, input=execution_input, status=execution.status, output=execution.output_value,
                    error=execution.error, cause=execution.cause, history=tuple(execution.history))
 
 

@@ -62,7 +62,7 @@ def test_retry_intervals_grow_by_backoff_rate(run, clock):
     """The spec's example: retry ErrorA/ErrorB twice, 1 s then 2 s apart."""
     retry = [{"ErrorEquals": ["ErrorA", "ErrorB"], "IntervalSeconds": 1, "BackoffRate": 2.0, "MaxAttempts": 2}]
     execution = run(task(Retry=retry), {}, resources={"work": flaky([ErrorA(), ErrorB()])})
-    assert execution.output == "done"
+    assert execution.output_value == "done"
     assert clock.sleeps == [1.0, 2.0]
     assert execution.event_types.count("LambdaFunctionFailed") == 2
     failed_at = [event["timestamp"] for event in execution.history if event["type"] == "LambdaFunctionFailed"]
@@ -107,7 +107,7 @@ def test_each_retrier_counts_its_own_attempts(run, clock):
     retry = [{"ErrorEquals": ["ErrorA"], "MaxAttempts": 1, "IntervalSeconds": 1},
              {"ErrorEquals": ["ErrorB"], "MaxAttempts": 1, "IntervalSeconds": 5}]
     execution = run(task(Retry=retry), {}, resources={"work": flaky([ErrorA(), ErrorB()])})
-    assert (execution.output, clock.sleeps) == ("done", [1.0, 5.0])
+    assert (execution.output_value, clock.sleeps) == ("done", [1.0, 5.0])
 
 
 def test_retry_count_is_in_the_context_object(run):
@@ -120,7 +120,7 @@ def test_retry_count_is_in_the_context_object(run):
         return seen
 
     definition = task(Retry=[{"ErrorEquals": ["ErrorA"], "MaxAttempts": 5}], Parameters={"retry.$": "$$.State.RetryCount"})
-    assert run(definition, {}, resources={"work": handler}).output == [0, 1, 2]
+    assert run(definition, {}, resources={"work": handler}).output_value == [0, 1, 2]
 
 
 # --- Catch ------------------------------------------------------------------------------
@@ -130,40 +130,40 @@ def test_catch_result_path_keeps_the_input(run):
     catch = [{"ErrorEquals": ["ErrorA"], "ResultPath": "$.error-info", "Next": "Recovered"}]
     execution = run(task(Catch=catch), {"order": 1}, resources={"work": flaky([ErrorA("bad order")])})
     assert execution.status == SUCCEEDED
-    info = execution.output["error-info"]
-    assert execution.output["order"] == 1
+    info = execution.output_value["error-info"]
+    assert execution.output_value["order"] == 1
     assert info["Error"] == "ErrorA" and '"errorMessage": "bad order"' in info["Cause"]
     assert execution.event_types[-5:] == ["LambdaFunctionFailed", "TaskStateExited", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"]
 
 
 def test_catch_default_result_path_replaces_the_input(run):
     catch = [{"ErrorEquals": ["States.ALL"], "Next": "Recovered"}]
-    assert set(run(task(Catch=catch), {"order": 1}, resources={"work": flaky([ErrorB()])}).output) == {"Error", "Cause"}
+    assert set(run(task(Catch=catch), {"order": 1}, resources={"work": flaky([ErrorB()])}).output_value) == {"Error", "Cause"}
 
 
 def test_first_matching_catcher_wins(run):
     catch = [{"ErrorEquals": ["ErrorB"], "ResultPath": "$.b", "Next": "Recovered"},
              {"ErrorEquals": ["ErrorA"], "ResultPath": "$.a", "Next": "Recovered"}]
-    assert list(run(task(Catch=catch), {}, resources={"work": flaky([ErrorA()])}).output) == ["a"]
+    assert list(run(task(Catch=catch), {}, resources={"work": flaky([ErrorA()])}).output_value) == ["a"]
 
 
 def test_retry_before_catch(run, clock):
     execution = run(task(Retry=[{"ErrorEquals": ["ErrorA"], "MaxAttempts": 1}],
                          Catch=[{"ErrorEquals": ["ErrorA"], "ResultPath": None, "Next": "Recovered"}]),
                     {"kept": True}, resources={"work": flaky([ErrorA(), ErrorA()])})
-    assert (execution.output, clock.sleeps) == ({"kept": True}, [1.0])
+    assert (execution.output_value, clock.sleeps) == ({"kept": True}, [1.0])
 
 
 # --- one test per predefined error name ----------------------------------------------------
 
 def test_states_all_catches_any_error(run):
     execution = run(task(Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Recovered"}]), {}, resources={"work": flaky([ErrorA()])})
-    assert execution.output["Error"] == "ErrorA"
+    assert execution.output_value["Error"] == "ErrorA"
 
 
 def test_states_task_failed_matches_a_function_error(run):
     execution = run(task(Catch=[{"ErrorEquals": ["States.TaskFailed"], "Next": "Recovered"}]), {}, resources={"work": flaky([ErrorB()])})
-    assert execution.output["Error"] == "ErrorB"
+    assert execution.output_value["Error"] == "ErrorB"
 
 
 def test_states_timeout_when_a_task_overruns_timeout_seconds(run, clock):
@@ -175,7 +175,7 @@ def test_states_timeout_when_a_task_overruns_timeout_seconds(run, clock):
     caught = run(task(TimeoutSeconds=10, Catch=[{"ErrorEquals": ["States.TaskFailed"], "Next": "Recovered"},
                                                 {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.timeout", "Next": "Recovered"}]),
                  {}, resources=resources)
-    assert caught.output == {"timeout": {"Error": "States.Timeout", "Cause": ""}}
+    assert caught.output_value == {"timeout": {"Error": "States.Timeout", "Cause": ""}}
     assert "LambdaFunctionTimedOut" in caught.event_types
     assert caught.history[2]["lambdaFunctionScheduledEventDetails"]["timeoutInSeconds"] == 10
 
@@ -212,7 +212,7 @@ def test_states_permissions_from_an_access_denied_integration(run):
               "Catch": [{"ErrorEquals": ["States.Permissions"], "Next": "Denied"}], "End": True},
         "Denied": {"Type": "Pass", "End": True}}}
     execution = run(definition, {}, resources=resources)
-    assert execution.output == {"Error": "States.Permissions", "Cause": "User is not authorized to perform: s3:GetObject"}
+    assert execution.output_value == {"Error": "States.Permissions", "Cause": "User is not authorized to perform: s3:GetObject"}
     assert execution.history[2]["taskScheduledEventDetails"]["resourceType"] == "aws-sdk:s3"
 
 
@@ -225,7 +225,7 @@ def test_states_data_limit_exceeded_is_terminal(run):
 def test_states_result_path_match_failure_can_be_caught(run):
     execution = run(task(ResultPath="$.text.result", Catch=[{"ErrorEquals": ["States.ResultPathMatchFailure"], "Next": "Recovered"}]),
                     {"text": "not an object"}, resources={"work": flaky([])})
-    assert execution.output == {"Error": "States.ResultPathMatchFailure",
+    assert execution.output_value == {"Error": "States.ResultPathMatchFailure",
                                 "Cause": 'Unable to apply ReferencePath $.text.result to input {"text":"not an object"}'}
 
 
@@ -253,7 +253,7 @@ def test_branch_failure_carries_the_branch_error_not_states_branch_failed(run):
         ], "Catch": [{"ErrorEquals": ["States.BranchFailed"], "ResultPath": "$.branch", "Next": "Done"},
                      {"ErrorEquals": ["BranchError"], "ResultPath": "$.own", "Next": "Done"}], "End": True},
         "Done": {"Type": "Succeed"}}}
-    assert run(definition, {}).output == {"own": {"Error": "BranchError", "Cause": "second branch"}}
+    assert run(definition, {}).output_value == {"own": {"Error": "BranchError", "Cause": "second branch"}}
 
 
 def test_states_no_choice_matched_can_be_caught_around_its_branch(run):
@@ -263,7 +263,7 @@ def test_states_no_choice_matched_can_be_caught_around_its_branch(run):
             "D": {"Type": "Succeed"}}}],
             "Catch": [{"ErrorEquals": ["States.NoChoiceMatched"], "Next": "Done"}], "End": True},
         "Done": {"Type": "Pass", "End": True}}}
-    assert run(definition, {}).output == {"Error": "States.NoChoiceMatched", "Cause": "No Matches!"}
+    assert run(definition, {}).output_value == {"Error": "States.NoChoiceMatched", "Cause": "No Matches!"}
 
 
 def test_states_exceed_tolerated_failure_threshold(run):
@@ -273,7 +273,7 @@ def test_states_exceed_tolerated_failure_threshold(run):
             {"Variable": "$", "NumericGreaterThan": 0, "Next": "Ok"}], "Default": "Bad"},
             "Ok": {"Type": "Succeed"}, "Bad": {"Type": "Fail", "Error": "NotPositive"}}},
         "End": True}}}
-    assert run(definition, [1, -1, 2]).output == [1, {"Error": "NotPositive", "Cause": ""}, 2]
+    assert run(definition, [1, -1, 2]).output_value == [1, {"Error": "NotPositive", "Cause": ""}, 2]
     execution = run(definition, [1, -1, -2])
     assert (execution.error, execution.cause) == ("States.ExceedToleratedFailureThreshold", "The specified tolerated failure threshold was exceeded")
 
@@ -286,7 +286,7 @@ def test_states_query_evaluation_error_can_be_caught(run):
               "End": True},
         "Done": {"Type": "Pass", "End": True}}}
     execution = run(definition, {"a": 1}, resources={"work": flaky([])})
-    assert execution.output == "States.QueryEvaluationError"
+    assert execution.output_value == "States.QueryEvaluationError"
     assert "EvaluationFailed" in execution.event_types
 
 
@@ -303,7 +303,7 @@ def test_states_item_reader_failed(run):
         "Catch": [{"ErrorEquals": ["States.ItemReaderFailed"], "Next": "Done"}], "End": True},
         "Done": {"Type": "Pass", "End": True}}}
     execution = run(definition, {}, resources=resources)
-    assert execution.output["Error"] == "States.ItemReaderFailed"
+    assert execution.output_value["Error"] == "States.ItemReaderFailed"
 
 
 def test_unregistered_integration_is_a_runtime_error_naming_the_fix(run):

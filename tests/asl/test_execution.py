@@ -17,14 +17,14 @@ HELLO = {"StartAt": "Hello", "States": {"Hello": {"Type": "Pass", "Result": "Hel
 
 
 def test_history_of_the_hello_world_example(run, clock):
-    """The GetExecutionHistory example: one Pass state."""
+    """The GetExecutionHistory example: one Pass state; the first state's Entered event follows event 0, as AWS records."""
     execution = run(HELLO, {}, role_arn="arn:aws:iam::123456789012:role/StepFunctionsRole")
-    assert execution.status == SUCCEEDED and execution.output == "Hello World!"
+    assert execution.status == SUCCEEDED and execution.output_value == "Hello World!"
     assert execution.history == [
         {"timestamp": clock.now(), "type": "ExecutionStarted", "id": 1, "previousEventId": 0,
          "executionStartedEventDetails": {"input": "{}", "inputDetails": {"truncated": False},
                                           "roleArn": "arn:aws:iam::123456789012:role/StepFunctionsRole"}},
-        {"timestamp": clock.now(), "type": "PassStateEntered", "id": 2, "previousEventId": 1,
+        {"timestamp": clock.now(), "type": "PassStateEntered", "id": 2, "previousEventId": 0,
          "stateEnteredEventDetails": {"name": "Hello", "input": "{}", "inputDetails": {"truncated": False}}},
         {"timestamp": clock.now(), "type": "PassStateExited", "id": 3, "previousEventId": 2,
          "stateExitedEventDetails": {"name": "Hello", "output": '"Hello World!"', "outputDetails": {"truncated": False}}},
@@ -42,13 +42,13 @@ def test_execution_identity(run):
 
 
 def test_input_as_json_text(run):
-    assert run({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, '{"a": [1]}').output == {"a": [1]}
+    assert run({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, '{"a": [1]}').output_value == {"a": [1]}
 
 
 def test_top_level_timeout_seconds_times_the_execution_out(run, clock):
     definition = {"TimeoutSeconds": 10, "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 100, "End": True}}}
     execution = run(definition, {})
-    assert (execution.status, execution.error, execution.output) == (TIMED_OUT, "States.Timeout", None)
+    assert (execution.status, execution.error, execution.output_value) == (TIMED_OUT, "States.Timeout", None)
     assert execution.event_types == ["ExecutionStarted", "WaitStateEntered", "ExecutionTimedOut"]
     assert clock.sleeps == [10.0]
     assert execution.stop_date - execution.start_date == timedelta(seconds=10)
@@ -119,7 +119,8 @@ def test_previous_event_ids_follow_each_branch(run):
     started = next(event["id"] for event in history if event["type"] == "ParallelStateStarted")
     b_entered = next(event for event in history if event.get("stateEnteredEventDetails", {}).get("name") == "B")
     assert b_entered["previousEventId"] == started
-    assert all(by_id[event["previousEventId"]]["id"] < event["id"] for event in history[1:])
+    assert history[1]["previousEventId"] == 0
+    assert all(by_id[event["previousEventId"]]["id"] < event["id"] for event in history[2:])
 
 
 def test_many_executions_run_concurrently_from_many_threads():
@@ -135,7 +136,7 @@ def test_many_executions_run_concurrently_from_many_threads():
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         executions = list(pool.map(one, range(200)))
-    assert [execution.output for execution in executions] == [{"value": index * 2, "id": f"run-{index}"} for index in range(200)]
+    assert [execution.output_value for execution in executions] == [{"value": index * 2, "id": f"run-{index}"} for index in range(200)]
     assert all(len(execution.history) == len(executions[0].history) for execution in executions)
 
 
@@ -159,7 +160,7 @@ def test_settings_read_from_paths(run, clock):
         "ItemProcessor": {"StartAt": "Job", "States": {"Job": {
             "Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun.sync", "TimeoutSecondsPath": "$.limit", "End": True}}},
         "End": True}}}
-    assert run(definition, {"jobs": [1, 2], "parallelism": 1, "failures": 2, "limit": 10}, resources=resources).output == ["late", "late"]
+    assert run(definition, {"jobs": [1, 2], "parallelism": 1, "failures": 2, "limit": 10}, resources=resources).output_value == ["late", "late"]
     execution = run(definition, {"jobs": [1, 2], "parallelism": 1, "failures": 1, "limit": 4}, resources=resources)
     assert execution.error == "States.ExceedToleratedFailureThreshold"
     assert execution.event_types.count("TaskTimedOut") == 2
@@ -168,7 +169,7 @@ def test_settings_read_from_paths(run, clock):
 def test_state_machine_with_substitutions(run):
     machine = StateMachine('{"StartAt": "S", "States": {"S": {"Type": "Pass", "Result": "${Greeting}", "End": true}}}',
                            substitutions={"Greeting": "hello"})
-    assert run(machine, {}).output == "hello"
+    assert run(machine, {}).output_value == "hello"
 
 
 def test_runtime_errors_in_an_iteration_are_never_tolerated(run):
@@ -190,7 +191,7 @@ def test_service_integration_and_activity_events(run):
         "Transform": {"Type": "Task", "Resource": transform, "Parameters": {"TransformJobName.$": "$.job"}, "Next": "Review"},
         "Review": {"Type": "Task", "Resource": activity, "ResultPath": "$.review", "End": True}}}
     execution = run(definition, {"job": "scones-batch"}, resources=resources)
-    assert execution.output == {"TransformJobStatus": "Completed", "TransformJobName": "scones-batch", "review": {"approved": True}}
+    assert execution.output_value == {"TransformJobStatus": "Completed", "TransformJobName": "scones-batch", "review": {"approved": True}}
     assert execution.event_types[2:5] == ["TaskScheduled", "TaskStarted", "TaskSucceeded"]
     assert execution.history[2]["taskScheduledEventDetails"] == {
         "resourceType": "sagemaker", "resource": "createTransformJob.sync", "region": "us-east-1",

@@ -197,3 +197,9 @@ def test_format_fills_placeholders_in_order(values):
 @given(st.integers(-(2**31), 2**31 - 1), st.integers(-(2**31), 2**31 - 1))
 def test_math_add_is_addition(a, b):
     assert call("States.MathAdd($.a, $.b)", {"a": a, "b": b}) == a + b
+
+
+@pytest.mark.parametrize("text", ["", " ", "\n\t"])
+def test_string_to_json_of_blank_text_is_null(text):
+    """AWS reads blank text as no JSON document: null, not an error."""
+    assert call("States.StringToJson($.t)", {"t": text}) is None

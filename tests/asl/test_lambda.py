@@ -5,13 +5,17 @@ https://docs.aws.amazon.com/lambda/latest/dg/python-context.html
 https://docs.aws.amazon.com/lambda/latest/dg/python-exceptions.html
 """
 
+import base64
 import json
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scones.asl import FAILED, SUCCEEDED, FakeClock, Resources, StatesError
 from scones.asl.lambda_invoke import REQUEST_LIMIT_BYTES, LambdaFunction, invoke
+from scones.asl.resources import TaskContext, call, classify
 
 ARN = "arn:aws:lambda:us-east-1:724320200543:function:filterPredictions"
 
@@ -33,7 +37,7 @@ def legacy_task(arn: str = ARN, **fields) -> dict:
 def test_lambda_invoke_result_wraps_the_payload_like_aws(run):
     execution = run(invoke_task(ARN + ":$LATEST"), {"inferences": [0.9, 0.1]},
                     resources={"filterPredictions": lambda event, context: {"statusCode": 200, "body": event}})
-    output = execution.output
+    output = execution.output_value
     assert execution.status == SUCCEEDED
     assert sorted(output) == ["ExecutedVersion", "Payload", "SdkHttpMetadata", "SdkResponseMetadata", "StatusCode"]
     assert output["Payload"] == {"statusCode": 200, "body": {"inferences": [0.9, 0.1]}}
@@ -70,17 +74,17 @@ def test_lambda_invoke_history_events(run):
 ])
 def test_function_names_resolve_from_name_partial_and_full_arns(run, function_name):
     execution = run(invoke_task(function_name), {}, resources={"filterPredictions": lambda event, context: "ok"})
-    assert execution.output["Payload"] == "ok"
+    assert execution.output_value["Payload"] == "ok"
 
 
 def test_output_path_payload_like_the_exported_workflows(run):
     execution = run(invoke_task("f", OutputPath="$.Payload.body"), {"x": 1}, resources={"f": lambda event, context: {"body": event}})
-    assert execution.output == {"x": 1}
+    assert execution.output_value == {"x": 1}
 
 
 def test_legacy_function_arn_passes_the_effective_input_and_returns_the_raw_result(run):
     execution = run(legacy_task(InputPath="$.body"), {"body": {"x": 1}}, resources={"filterPredictions": lambda event, context: [event]})
-    assert execution.output == [{"x": 1}]
+    assert execution.output_value == [{"x": 1}]
     assert execution.event_types == [
         "ExecutionStarted", "TaskStateEntered", "LambdaFunctionScheduled", "LambdaFunctionStarted",
         "LambdaFunctionSucceeded", "TaskStateExited", "ExecutionSucceeded",
@@ -120,7 +124,7 @@ def test_catch_task_failed_to_succeed_as_in_the_exported_workflow(run):
     definition["States"]["Success"] = {"Type": "Succeed"}
     execution = run(definition, {}, resources={"filterPredictions": failing_filter})
     assert execution.status == SUCCEEDED
-    assert execution.output["Error"] == "THRESHOLD_CONFIDENCE_NOT_MET"
+    assert execution.output_value["Error"] == "THRESHOLD_CONFIDENCE_NOT_MET"
     assert execution.event_types[-5:] == ["TaskFailed", "TaskStateExited", "SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded"]
 
 
@@ -128,7 +132,7 @@ def test_missing_function_fails_as_aws_does(run):
     execution = run(invoke_task("nope"), {}, resources={})
     assert execution.error == "Lambda.ResourceNotFoundException"
     assert execution.cause.startswith(
-        "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope (Service: AWSLambda; Status Code: 404; "
+        "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope:$LATEST (Service: AWSLambda; Status Code: 404; "
         "Error Code: ResourceNotFoundException; Request ID: ")
     assert execution.event_types[-3:] == ["TaskStarted", "TaskFailed", "ExecutionFailed"]
 
@@ -155,7 +159,7 @@ def test_handler_context_offers_what_lambda_offers(run, clock):
 
     resources = Resources().add_lambda("serializeImageData", handler, timeout=3, memory_size=512)
     execution = run(invoke_task(ARN.replace("filterPredictions", "serializeImageData") + ":$LATEST"), {}, resources=resources)
-    request_id = execution.output["SdkResponseMetadata"]["RequestId"]
+    request_id = execution.output_value["SdkResponseMetadata"]["RequestId"]
     assert seen == {
         "aws_request_id": request_id,
         "function_name": "serializeImageData",
@@ -166,7 +170,7 @@ def test_handler_context_offers_what_lambda_offers(run, clock):
         "log_stream_name": f"2024/01/01/[$LATEST]{request_id.replace('-', '')}",
         "remaining": 1500,
     }
-    assert execution.output["Payload"] is None
+    assert execution.output_value["Payload"] is None
 
 
 def test_handler_outliving_its_timeout_is_sandbox_timedout(run, clock):
@@ -201,24 +205,89 @@ def test_request_over_six_megabytes_is_refused_before_the_handler_runs():
     assert raised.value.cause.startswith("Request must be smaller than 6291456 bytes for the InvokeFunction operation")
 
 
-def test_result_over_256_kib_is_data_limit_exceeded_and_cannot_be_caught(run):
+def test_task_result_over_256_kib_fails_the_task_and_states_all_catches_it(run):
+    """AWS: a result over 256 KiB (UTF-8 bytes) fails the task, naming the service, and a catcher handles it."""
     definition = invoke_task("big", Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Caught"}])
-    definition["States"]["Caught"] = {"Type": "Succeed"}
-    execution = run(definition, {}, resources={"big": lambda event, context: "x" * 300_000})
+    definition["States"]["Caught"] = {"Type": "Pass", "End": True}
+    execution = run(definition, {}, resources={"big": lambda event, context: "é" * 140_000})  # 280 000 bytes
+    assert execution.output_value == {
+        "Error": "States.DataLimitExceeded",
+        "Cause": "The state/task 'lambda' returned a result with a size exceeding the maximum number of bytes service limit.",
+    }
+    assert execution.event_types[-6:-3] == ["TaskStarted", "TaskFailed", "TaskStateExited"]
+
+
+def test_lambda_function_result_over_256_kib_names_the_function_arn(run):
+    execution = run(legacy_task(), {}, resources={"filterPredictions": lambda event, context: "x" * 300_000})
     assert execution.error == "States.DataLimitExceeded"
-    assert execution.cause == ("The state/task 'Invoke' returned a result with a size exceeding the maximum number of bytes "
-                               "service limit.")
+    assert execution.cause == (
+        "The state/task 'arn:aws:lambda:us-east-1:724320200543:function:filterPredictions' returned a result with a "
+        "size exceeding the maximum number of bytes service limit.")
+
+
+def test_state_output_over_256_kib_cannot_be_caught(run):
+    """A state's own output over the limit is terminal: no catcher applies (here Pass has none, Map's would not)."""
+    half = "x" * 150_000  # each iteration's output fits; the Map's list of both does not
+    definition = {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": half, "End": True}}},
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": True},
+        "Caught": {"Type": "Succeed"}}}
+    execution = run(definition, [1, 2])
+    assert execution.error == "States.DataLimitExceeded"
+    assert execution.cause == "The state/task 'M' returned a result with a size exceeding the maximum number of bytes service limit."
+
+
+def test_null_payload_is_an_empty_event_and_json_text_payload_is_parsed(run):
+    seen = []
+    definition = invoke_task("f")
+    parameters = definition["States"]["Invoke"]["Parameters"]
+    parameters.pop("Payload.$", None)
+    for payload in (None, '{"a": 1}', "plain"):
+        parameters["Payload"] = payload
+        output = run(definition, {}, resources={"f": lambda event, context: seen.append(event) or event}).output_value
+    assert seen == [{}, {"a": 1}, "plain"]
+    assert output["SdkHttpMetadata"]["HttpHeaders"]["Content-Length"] == str(len('"plain"'))
+
+
+def test_log_type_tail_returns_the_log_result(run):
+    definition = invoke_task("f")
+    definition["States"]["Invoke"]["Parameters"]["LogType"] = "Tail"
+    output = run(definition, {}, resources={"f": lambda event, context: 1}).output_value
+    log = base64.b64decode(output["LogResult"]).decode()
+    assert log.startswith(f"START RequestId: {output['SdkResponseMetadata']['RequestId']} Version: $LATEST\n")
+    assert output["SdkHttpMetadata"]["HttpHeaders"]["X-Amz-Log-Result"] == output["LogResult"]
 
 
 def test_async_invocation_type_returns_202_without_payload(run):
     definition = invoke_task("f")
     definition["States"]["Invoke"]["Parameters"]["InvocationType"] = "Event"
-    output = run(definition, {}, resources={"f": lambda event, context: "ignored"}).output
+    output = run(definition, {}, resources={"f": lambda event, context: "ignored"}).output_value
     assert (output["StatusCode"], output["Payload"]) == (202, "")
 
 
 def test_request_ids_are_reproducible_with_a_seeded_random(run):
     first = run(invoke_task("f"), {}, resources={"f": lambda e, c: 1}, random=random.Random(3))
     second = run(invoke_task("f"), {}, resources={"f": lambda e, c: 1}, random=random.Random(3))
-    assert first.output["SdkResponseMetadata"] == second.output["SdkResponseMetadata"]
+    assert first.output_value["SdkResponseMetadata"] == second.output_value["SdkResponseMetadata"]
     assert first.name == second.name
+
+
+@settings(max_examples=60, deadline=None)
+@given(result=st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4), max_leaves=20))
+def test_lambda_invoke_size_bound_covers_the_response_json(result):
+    """The bound that lets the history encode a lambda:invoke response lazily is never below its real size."""
+    resources = Resources().add_lambda("f", lambda event, context: result)
+    context = TaskContext(execution_arn="arn", state_name="S", task_token=None, clock=FakeClock())
+    response = call(classify("arn:aws:states:::lambda:invoke"), '{"FunctionName":"f","LogType":"Tail"}',
+                    resources=resources, context=context, request_id="0" * 8 + "-0000-0000-0000-" + "0" * 12)
+    assert len(json.dumps(response, separators=(",", ":"), ensure_ascii=False).encode("utf-8")) <= context.result_size_bound
+
+
+def test_history_holds_the_task_result_json_when_read_later(run):
+    execution = run(invoke_task("f"), {"é": [1.5, None]}, resources={"f": lambda event, context: event})
+    succeeded = execution.history[4]["taskSucceededEventDetails"]
+    assert json.loads(succeeded["output"])["Payload"] == {"é": [1.5, None]}
+    assert succeeded["output"] == json.dumps(json.loads(succeeded["output"]), separators=(",", ":"), ensure_ascii=False)
+    assert execution.history is execution.history  # built once, the same list on every read

@@ -9,6 +9,8 @@ https://docs.aws.amazon.com/step-functions/latest/dg/state-parallel.html
 import json
 import threading
 
+import pytest
+
 from scones.asl import FAILED, SUCCEEDED, Resources
 
 SHIPMENT = {
@@ -37,7 +39,7 @@ def test_map_items_path_and_item_selector_from_the_docs(run):
     definition = map_state({"Validate": {"Type": "Pass", "End": True}}, "Validate",
                            ItemsPath="$.detail.shipped", MaxConcurrency=0,
                            ItemSelector={"parcel.$": "$$.Map.Item.Value", "courier.$": "$.detail.delivery-partner"})
-    output = run(definition, SHIPMENT).output
+    output = run(definition, SHIPMENT).output_value
     assert output == [{"parcel": parcel, "courier": "UQS"} for parcel in SHIPMENT["detail"]["shipped"]]
 
 
@@ -45,7 +47,7 @@ def test_map_context_index_and_value(run):
     """The ItemSelector page's example with $$.Map.Item.Index and $$.Map.Item.Value."""
     definition = map_state({"Pass": {"Type": "Pass", "End": True}}, "Pass",
                            ItemsPath="$.array", ItemSelector={"ContextIndex.$": "$$.Map.Item.Index", "ContextValue.$": "$$.Map.Item.Value"})
-    output = run(definition, {"array": ["a", "b", "c"]}).output
+    output = run(definition, {"array": ["a", "b", "c"]}).output_value
     assert output == [{"ContextIndex": 0, "ContextValue": "a"}, {"ContextIndex": 1, "ContextValue": "b"}, {"ContextIndex": 2, "ContextValue": "c"}]
 
 
@@ -67,7 +69,7 @@ def test_map_over_lambda_results_with_result_path(run):
                                          "Parameters": {"FunctionName": "classify", "Payload.$": "$"}, "OutputPath": "$.Payload", "End": True}},
                            "Classify", ItemsPath="$.keys", ResultPath="$.inferences")
     execution = run(definition, {"keys": ["a.png", "b.png"]}, resources={"classify": lambda key, context: [len(key), 0.5]})
-    assert execution.output == {"keys": ["a.png", "b.png"], "inferences": [[5, 0.5], [5, 0.5]]}
+    assert execution.output_value == {"keys": ["a.png", "b.png"], "inferences": [[5, 0.5], [5, 0.5]]}
 
 
 def test_map_iteration_failure_fails_the_map_with_the_items_error(run):
@@ -96,7 +98,7 @@ def test_map_runs_iterations_concurrently_with_workers_and_keeps_item_order(run)
 
     definition = map_state({"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:together", "End": True}}, "T")
     execution = run(definition, [1, 2, 3, 4, 5, 6], resources={"together": together}, max_workers=3)
-    assert execution.output == [10, 20, 30, 40, 50, 60]
+    assert execution.output_value == [10, 20, 30, 40, 50, 60]
     assert execution.event_types.count("MapIterationSucceeded") == 6
     ids = [event["id"] for event in execution.history]
     assert ids == list(range(1, len(ids) + 1))
@@ -134,7 +136,7 @@ def test_item_batcher_with_batch_input(run):
     definition = map_state({"P": {"Type": "Pass", "End": True}}, "P",
                            ItemBatcher={"MaxItemsPerBatch": 2, "BatchInput": {"factCheck": "December 2022", "source.$": "$.source"}},
                            ItemsPath="$.items")
-    output = run(definition, {"source": "s3", "items": [1, 2, 3]}).output
+    output = run(definition, {"source": "s3", "items": [1, 2, 3]}).output_value
     assert output == [
         {"BatchInput": {"factCheck": "December 2022", "source": "s3"}, "Items": [1, 2]},
         {"BatchInput": {"factCheck": "December 2022", "source": "s3"}, "Items": [3]},
@@ -143,7 +145,7 @@ def test_item_batcher_with_batch_input(run):
 
 def test_item_batcher_max_input_bytes(run):
     definition = map_state({"P": {"Type": "Pass", "End": True}}, "P", ItemBatcher={"MaxInputBytesPerBatch": 10})
-    assert run(definition, ["aaaa", "bbbb", "cccc"]).output == [{"Items": ["aaaa"]}, {"Items": ["bbbb"]}, {"Items": ["cccc"]}]
+    assert run(definition, ["aaaa", "bbbb", "cccc"]).output_value == [{"Items": ["aaaa"]}, {"Items": ["bbbb"]}, {"Items": ["cccc"]}]
 
 
 def test_item_reader_reads_json_and_csv_through_registered_integrations(run):
@@ -154,14 +156,14 @@ def test_item_reader_reads_json_and_csv_through_registered_integrations(run):
         definition = map_state({"P": {"Type": "Pass", "End": True}}, "P", ItemReader={
             "Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": input_type},
             "Parameters": {"Bucket": "scones", "Key.$": "$.key"}})
-        assert run(definition, {"key": key}, resources=resources).output == expected
+        assert run(definition, {"key": key}, resources=resources).output_value == expected
 
 
 def test_legacy_iterator_and_parameters(run):
     definition = {"StartAt": "Map", "States": {"Map": {
         "Type": "Map", "Parameters": {"value.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index"},
         "Iterator": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, "End": True}}}
-    assert run(definition, ["x"]).output == [{"value": "x", "index": 0}]
+    assert run(definition, ["x"]).output_value == [{"value": "x", "index": 0}]
 
 
 def test_items_path_must_select_an_array(run):
@@ -192,7 +194,7 @@ FINDERS = {"AddressFinder": lambda event, context: {"address": f"{event['name']}
 def test_parallel_example_from_the_docs_outputs_branch_results_in_order(run):
     """LookupCustomerInfo from the Parallel state page."""
     execution = run(PARALLEL, {"name": "Ada"}, resources=FINDERS)
-    assert execution.output == [{"address": "Ada Street"}, {"phone": "555-0100"}]
+    assert execution.output_value == [{"address": "Ada Street"}, {"phone": "555-0100"}]
     assert execution.event_types == [
         "ExecutionStarted", "ParallelStateEntered", "ParallelStateStarted",
         "TaskStateEntered", "LambdaFunctionScheduled", "LambdaFunctionStarted", "LambdaFunctionSucceeded", "TaskStateExited",
@@ -209,7 +211,7 @@ def test_parallel_branches_run_concurrently_with_workers(run):
         return context.function_name
 
     execution = run(PARALLEL, {"name": "Ada"}, resources={"AddressFinder": finder, "PhoneFinder": finder}, max_workers=2)
-    assert execution.output == ["AddressFinder", "PhoneFinder"]
+    assert execution.output_value == ["AddressFinder", "PhoneFinder"]
 
 
 def test_parallel_failure_and_retry(run, clock):
@@ -224,7 +226,7 @@ def test_parallel_failure_and_retry(run, clock):
     definition = json.loads(json.dumps(PARALLEL))
     definition["States"]["LookupCustomerInfo"]["Retry"] = [{"ErrorEquals": ["ConnectionError"], "IntervalSeconds": 2}]
     execution = run(definition, {"name": "Ada"}, resources={**FINDERS, "PhoneFinder": phone})
-    assert execution.output == [{"address": "Ada Street"}, "ok"]
+    assert execution.output_value == [{"address": "Ada Street"}, "ok"]
     assert clock.sleeps == [2.0]
     assert execution.event_types.count("ParallelStateFailed") == 1
     assert execution.event_types.count("ParallelStateStarted") == 2
@@ -235,4 +237,33 @@ def test_parallel_parameters_shape_each_branch_input(run):
         {"StartAt": "A", "States": {"A": {"Type": "Pass", "OutputPath": "$.n", "End": True}}},
         {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}}],
         "ResultSelector": {"first.$": "$[0]", "second.$": "$[1]"}, "ResultPath": "$.results"}}}
-    assert run(definition, {"value": 5}).output == {"value": 5, "results": {"first": 5, "second": {"n": 5}}}
+    assert run(definition, {"value": 5}).output_value == {"value": 5, "results": {"first": 5, "second": {"n": 5}}}
+
+
+def test_items_path_may_read_a_variable(run):
+    definition = map_state({"P": {"Type": "Pass", "End": True}}, "P", ItemsPath="$items")
+    definition["States"] = {"A": {"Type": "Pass", "Assign": {"items": [1, 2, 3]}, "Next": "Map"}, **definition["States"]}
+    definition["StartAt"] = "A"
+    assert run(definition, {"other": True}).output_value == [1, 2, 3]
+
+
+@pytest.mark.parametrize("field, value, cause", [
+    ("MaxConcurrencyPath", "many", 'The MaxConcurrencyPath field refers to value "many" which is not a valid integer: $.v'),
+    ("MaxConcurrencyPath", 1.5, 'The MaxConcurrencyPath field refers to value "1.5" which is not a valid integer: $.v'),
+    ("MaxConcurrencyPath", -1, "Expected non-negative integer for MaxConcurrency, got '-1' instead."),
+    ("ToleratedFailureCountPath", "x", 'The ToleratedFailureCountPath field refers to value "x" which is not a valid integer: $.v'),
+    ("ToleratedFailureCountPath", -2, "ToleratedFailureCount cannot be negative."),
+    ("ToleratedFailurePercentagePath", "x", 'The ToleratedFailurePercentagePath field refers to value "x" which is not a valid float: $.v'),
+    ("ToleratedFailurePercentagePath", 100.5, "ToleratedFailurePercentage must be between 0 and 100."),
+])
+def test_map_settings_read_through_paths_are_checked(run, field, value, cause):
+    definition = map_state({"P": {"Type": "Pass", "End": True}}, "P", ItemsPath="$.items", **{field: "$.v"})
+    execution = run(definition, {"items": [1], "v": value})
+    assert (execution.status, execution.error) == (FAILED, "States.Runtime")
+    assert execution.cause == f"An error occurred while executing the state 'Map' (entered at the event id #2). {cause}"
+
+
+@pytest.mark.parametrize("field", ["MaxConcurrencyPath", "ToleratedFailureCountPath"])
+def test_map_counts_given_as_numeric_strings_are_read_as_numbers(run, field):
+    definition = map_state({"P": {"Type": "Pass", "End": True}}, "P", ItemsPath="$.items", **{field: "$.v"})
+    assert run(definition, {"items": [1, 2], "v": "2"}).output_value == [1, 2]

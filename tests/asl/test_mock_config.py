@@ -33,7 +33,7 @@ def run_case(asl, test_case, **options):
 def test_happy_path_answers_both_tasks_from_their_mocks(asl):
     execution = run_case(asl, "HappyPath")
     assert execution.status == SUCCEEDED
-    assert execution.output == SQS_RETURN
+    assert execution.output_value == SQS_RETURN
     assert execution.path == ["LambdaState", "SQSState"]
     assert execution.event_types == ["ExecutionStarted", *TASK, *TASK, "ExecutionSucceeded"]
     assert execution.state("LambdaState").output == LAMBDA_RETURN
@@ -71,7 +71,7 @@ def test_hybrid_path_runs_the_unmocked_state_against_the_bound_resource(asl):
 
     execution = run_case(asl, "HybridPath", resources={SQS: send_message})
     assert execution.status == SUCCEEDED
-    assert execution.output == {"MessageId": "m-1", "MD5OfMessageBody": "d41d8cd98f00b204e9800998ecf8427e"}
+    assert execution.output_value == {"MessageId": "m-1", "MD5OfMessageBody": "d41d8cd98f00b204e9800998ecf8427e"}
     assert sent == [{"QueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/myQueue", "MessageBody": LAMBDA_RETURN}]
 
 
@@ -109,7 +109,7 @@ def test_a_mocked_lambda_function_arn_needs_no_registered_function(asl):
     config = {"StateMachines": {"M": {"TestCases": {"T": {"Call": "Answer"}}}},
               "MockedResponses": {"Answer": {"0": {"Return": {"anything": ["the", "function", "returns"]}}}}}
     execution = asl.run(definition, {}, mock_config=config, test_case="T")
-    assert execution.output == {"anything": ["the", "function", "returns"]}
+    assert execution.output_value == {"anything": ["the", "function", "returns"]}
     assert execution.event_types == ["ExecutionStarted", "TaskStateEntered", "LambdaFunctionScheduled", "LambdaFunctionStarted",
                                      "LambdaFunctionSucceeded", "TaskStateExited", "ExecutionSucceeded"]
 
@@ -122,7 +122,7 @@ def test_a_mocked_state_inside_a_map_counts_attempts_across_iterations(asl):
     config = {"StateMachines": {"M": {"TestCases": {"T": {"Work": "Objects"}}}},
               "MockedResponses": {"Objects": {"0": {"Return": {"Body": "first"}}, "1-2": {"Return": {"Body": "later"}}}}}
     execution = asl.run(definition, ["a", "b", "c"], mock_config=config, test_case="T")
-    assert execution.output == [{"Body": "first"}, {"Body": "later"}, {"Body": "later"}]
+    assert execution.output_value == [{"Body": "first"}, {"Body": "later"}, {"Body": "later"}]
     assert execution.path == ["Each", "Each/Work", "Each/Work", "Each/Work"]
     assert [visit.input for visit in execution.visits("Each/Work")] == ["a", "b", "c"]
 
@@ -183,7 +183,7 @@ def test_mocked_returns_are_checked_against_the_real_response_shape(asl):
         "arn:aws:states:::sqs:sendMessage: 'MessageID' is not a field of SendMessageResult; 'MD5OfMessageBody' must be "
         "of type string, not a number. Fix the mock, or pass field_validation_mode='PRESENT' or 'NONE'.")
     execution = asl.run(str(DEFINITION), {}, mock_config=config, test_case="HappyPath", field_validation_mode="NONE")
-    assert execution.output == {"MessageID": "x", "MD5OfMessageBody": 5}
+    assert execution.output_value == {"MessageID": "x", "MD5OfMessageBody": 5}
 
 
 @given(st.lists(st.integers(min_value=1, max_value=5), min_size=1, max_size=6))

@@ -124,3 +124,9 @@ def test_result_path_then_path_reads_back_the_result(state_input, keys, result):
 @given(json_values)
 def test_root_path_is_identity(value):
     assert parse_path("$").apply(value) is value
+
+
+def test_backslash_in_a_quoted_name_is_part_of_the_name():
+    """Only the enclosing quote is escaped in ['…']: "Test\\"\\"Name\\"" names the key Test\\""Name"."""
+    assert parse_path("$['Test\\\"\"Name\"']").steps == ('Test\\""Name"',)
+    assert parse_path("$['it\\'s']").steps == ("it's",)

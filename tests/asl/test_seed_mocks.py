@@ -63,7 +63,7 @@ def test_success_case_runs_the_three_mocked_lambdas(asl, name):
     states, output, _, _ = SEEDS[name]
     execution = run_case(asl, name, "Success")
     assert execution.status == SUCCEEDED
-    assert execution.output == output
+    assert execution.output_value == output
     assert execution.path == list(states)
     assert [len(execution.state(state).attempts) for state in states] == [1, 1, 1]
     assert asl.clock.sleeps == []
@@ -85,7 +85,7 @@ def test_threshold_case_fails_or_is_caught_as_the_definition_says(asl, name):
 
 def test_threshold_caught_into_succeed_passes_the_error_output_on(asl):
     execution = run_case(asl, "Sudonuma__jsonpath_catch-succeed", "ThresholdFailure")
-    assert execution.output["Error"] == "THRESHOLD_CONFIDENCE_NOT_MET"
+    assert execution.output_value["Error"] == "THRESHOLD_CONFIDENCE_NOT_MET"
     assert execution.event_types[-6:] == ["TaskStarted", "TaskFailed", "TaskStateExited", "SucceedStateEntered",
                                           "SucceedStateExited", "ExecutionSucceeded"]
 
@@ -101,7 +101,7 @@ def test_lambda_service_errors_go_through_the_consoles_retriers(asl, name):
         assert execution.retries(serialize) == []
         return
     assert execution.status == SUCCEEDED
-    assert execution.output == output
+    assert execution.output_value == output
     retries = execution.retries(serialize)
     assert [retry.error for retry in retries] == ["Lambda.ServiceException"] * 2
     if waits == "jitter":  # JitterStrategy FULL: a random part of 1 s, then of 2 s

@@ -74,14 +74,14 @@ def test_seed_runs_to_the_expected_output(run, name, expected):
     assert validate(definition) == []
     execution = run(StateMachine(definition), INPUT, resources=handlers())
     assert execution.status == SUCCEEDED, execution.cause
-    assert execution.output == expected
+    assert execution.output_value == expected
     assert execution.event_types == THREE_TASKS
 
 
 def test_catch_task_failed_goes_to_succeed(run):
     execution = run(seed("Sudonuma__jsonpath_catch-succeed.asl.json"), INPUT, resources=handlers(threshold=0.99))
     assert execution.status == SUCCEEDED
-    assert execution.output["Error"] == "THRESHOLD_CONFIDENCE_NOT_MET"
+    assert execution.output_value["Error"] == "THRESHOLD_CONFIDENCE_NOT_MET"
     assert execution.event_types[-5:] == ["TaskFailed", "TaskStateExited", "SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded"]
 
 

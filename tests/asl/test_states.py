@@ -23,18 +23,18 @@ def test_pass_result_into_result_path(run):
     execution = run(single({"Type": "Pass", "Result": {"x-datum": 0.381018, "y-datum": 622.2269926397355}, "ResultPath": "$.coords"}),
                     {"georefOf": "Home"})
     assert execution.status == SUCCEEDED
-    assert execution.output == {"georefOf": "Home", "coords": {"x-datum": 0.381018, "y-datum": 622.2269926397355}}
+    assert execution.output_value == {"georefOf": "Home", "coords": {"x-datum": 0.381018, "y-datum": 622.2269926397355}}
     assert execution.event_types == ["ExecutionStarted", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"]
 
 
 def test_pass_without_fields_passes_input_through(run):
-    assert run(single({"Type": "Pass"}), {"a": 1}).output == {"a": 1}
+    assert run(single({"Type": "Pass"}), {"a": 1}).output_value == {"a": 1}
 
 
 def test_wait_seconds_uses_the_clock(run, clock):
     """wait_ten_seconds from the Wait state page; the fake clock moves, nothing sleeps."""
     execution = run(single({"Type": "Wait", "Seconds": 10}), {"x": 1})
-    assert execution.output == {"x": 1}
+    assert execution.output_value == {"x": 1}
     assert clock.sleeps == [10.0]
     entered, exited = execution.history[1], execution.history[2]
     assert (entered["type"], exited["type"]) == ("WaitStateEntered", "WaitStateExited")
@@ -58,14 +58,29 @@ def test_wait_timestamp_in_the_past_does_not_wait(run, clock):
     assert clock.sleeps == []
 
 
-def test_wait_seconds_path_must_be_a_count(run):
-    execution = run(single({"Type": "Wait", "SecondsPath": "$.s"}), {"s": "ten"})
-    assert execution.status == FAILED
-    assert execution.error == "States.Runtime"
+@pytest.mark.parametrize("value, problem", [
+    ("ten", "cannot be parsed as a long value: $.s == ten"),
+    (1.5, "cannot be parsed as a long value: $.s == 1.5"),
+    (-1, "references a negative value: $.s == -1"),
+])
+def test_wait_seconds_path_must_be_a_count(run, value, problem):
+    execution = run(single({"Type": "Wait", "SecondsPath": "$.s"}), {"s": value})
+    assert (execution.status, execution.error) == (FAILED, "States.Runtime")
     assert execution.cause == (
-        "An error occurred while executing the state 'S' (entered at the event id #2). The value of the field "
-        "'Seconds' must be a non-negative integer number of seconds, but was: \"ten\""
-    )
+        f"An error occurred while executing the state 'S' (entered at the event id #2). The SecondsPath parameter {problem}")
+
+
+def test_wait_path_that_finds_nothing(run):
+    execution = run(single({"Type": "Wait", "TimestampPath": "$.t"}), {})
+    assert execution.cause == ("An error occurred while executing the state 'S' (entered at the event id #2). "
+                               "The TimestampPath parameter does not reference an input value: $.t")
+
+
+def test_wait_timestamp_path_must_be_an_iso_8601_offset_date_time(run):
+    execution = run(single({"Type": "Wait", "TimestampPath": "$.t"}), {"t": "2016-12-05T21:29:29"})
+    assert execution.cause == (
+        "An error occurred while executing the state 'S' (entered at the event id #2). The TimestampPath parameter does "
+        "not reference a valid ISO-8601 extended offset date-time format string: $.t == 2016-12-05T21:29:29")
 
 
 CHOICE = {
@@ -109,7 +124,7 @@ CHOICE = {
 def test_choice_example_from_the_spec(run, state_input, outcome):
     """The ChoiceStateX example of the States Language spec and the Choice state page."""
     execution = run(CHOICE, state_input)
-    assert execution.output == outcome
+    assert execution.output_value == outcome
     assert execution.event_types[1:3] == ["ChoiceStateEntered", "ChoiceStateExited"]
 
 
@@ -143,18 +158,18 @@ def test_choice_output_path_applies_to_the_effective_input(run):
         "C": {"Type": "Choice", "InputPath": "$.in", "OutputPath": "$.keep",
               "Choices": [{"Variable": "$.go", "BooleanEquals": True, "Next": "Done"}]},
         "Done": {"Type": "Succeed"}}}
-    assert run(definition, {"in": {"go": True, "keep": 7}}).output == 7
+    assert run(definition, {"in": {"go": True, "keep": 7}}).output_value == 7
 
 
 def test_succeed_state_with_paths(run):
     execution = run(single({"Type": "Succeed", "InputPath": "$.a", "OutputPath": "$.b"}), {"a": {"b": "done"}})
-    assert execution.output == "done"
+    assert execution.output_value == "done"
     assert execution.event_types == ["ExecutionStarted", "SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded"]
 
 
 def test_fail_state_with_error_and_cause(run):
     execution = run(single({"Type": "Fail", "Error": "ErrorA", "Cause": "Kaiju attack"}))
-    assert (execution.status, execution.error, execution.cause, execution.output) == (FAILED, "ErrorA", "Kaiju attack", None)
+    assert (execution.status, execution.error, execution.cause, execution.output_value) == (FAILED, "ErrorA", "Kaiju attack", None)
 
 
 def test_fail_state_with_error_path_and_cause_path(run):
@@ -182,7 +197,7 @@ def test_pass_data_flow_fields_in_order(run):
         "Type": "Pass", "InputPath": "$.in", "Parameters": {"doubled.$": "States.Array($.v, $.v)", "static": 1},
         "ResultPath": "$.result", "OutputPath": "$.result",
     })
-    assert run(definition, {"in": {"v": 3}}).output == {"doubled": [3, 3], "static": 1}
+    assert run(definition, {"in": {"v": 3}}).output_value == {"doubled": [3, 3], "static": 1}
 
 
 def test_history_payloads_are_compact_json(run):
