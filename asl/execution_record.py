@@ -142,7 +142,7 @@ class RecordedExecution:
             if failing.error and (failing.error, failing.cause) != (execution.error, execution.cause):
                 lines.append(f"  error: {failing.error}" + (f": {_shown(failing.cause)}" if failing.cause else ""))
         elif execution.output is not None:
-            lines.append(f"output: {_shown(execution.output)}")
+            lines.append(f"output: {_shown(json.dumps(execution.output_value))}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -63,7 +63,7 @@ def asl() -> AslRunner:
 @pytest.fixture(scope="session")
 def scones_embedded_s3_url():
     """The URL of an S3 server started for the test session on 127.0.0.1."""
-    from scones.backends.local.s3_service import EmbeddedS3
+    from scones.backends.local.s3_choice import EmbeddedS3
 
     with EmbeddedS3() as server:
         yield server.url
