@@ -40,8 +40,8 @@ from scones.function_environment import configured_handler
 from scones.hyperparameters import Hyperparameters
 from scones.inferences import DEFAULT_THRESHOLD, check_threshold, top_class
 from scones.s3_uri import S3Uri
-from scones.staged_bucket import StageReport, class_names_for, count_training_images, data_uris, read_listing
-from scones.staged_bucket import stage_archive
+from scones.staged_bucket import StageReport, class_names_for, count_training_images, delete_scones_data
+from scones.staged_bucket import read_listing, stage_archive
 from scones.storage import NoSuchObject, StoredObject
 from scones.workflow import bound_workflow, handler
 from scones.workflow_functions import WORKFLOW_NAME
@@ -253,10 +253,7 @@ class MemoryBackend(Backend):
         if not dry_run:
             self.endpoints.clear()
         if delete_data:
-            uris = data_uris(self.storage, self.bucket)
-            report.deleted += uris
-            if not dry_run:
-                self.storage.delete(uris)
+            report.deleted += delete_scones_data(self.storage, self.bucket, dry_run=dry_run)
         return report
 
     def close(self) -> None:

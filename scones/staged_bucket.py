@@ -169,3 +169,11 @@ def data_uris(storage: Storage, bucket: str) -> list[str]:
     if not storage.bucket_exists(bucket):
         return []
     return sorted(stored.uri for prefix in layout.DATA_PREFIXES for stored in storage.list(layout.uri(bucket, prefix)))
+
+
+def delete_scones_data(storage: Storage, bucket: str, *, dry_run: bool) -> list[str]:
+    """Delete (in a dry run, only list) :func:`data_uris`; returns what went or would go."""
+    uris = data_uris(storage, bucket)
+    if not dry_run:
+        storage.delete(uris)
+    return uris

@@ -44,7 +44,7 @@ from scones.class_names import DEFAULT_CLASSES
 from scones.clients import make_client
 from scones.function_environment import configured_handler
 from scones.inferences import DEFAULT_THRESHOLD, check_threshold
-from scones.staged_bucket import StageReport, count_training_images, data_uris, stage_archive
+from scones.staged_bucket import StageReport, count_training_images, delete_scones_data, stage_archive
 from scones.storage import Storage, s3_client
 from scones.workflow import bound_workflow, handler
 from scones.workflow_functions import WORKFLOW_NAME
@@ -239,10 +239,7 @@ class LocalBackend(Backend):
             if not dry_run:
                 self.delete_endpoint(record.name)
         if delete_data:
-            uris = data_uris(self.storage, self.bucket)
-            report.deleted += uris
-            if not dry_run:
-                self.storage.delete(uris)
+            report.deleted += delete_scones_data(self.storage, self.bucket, dry_run=dry_run)
         return report
 
     # -------------------------------------------------------------- lifetime

@@ -189,3 +189,11 @@ def test_image_prefixes_widen_only_the_serialize_policy(make_backend, recorder):
     assert policy["Statement"][0] == {"Sid": "ReadImages", "Effect": "Allow", "Action": "s3:GetObject",
                                       "Resource": [f"arn:aws:s3:::{BUCKET}/test/*",
                                                    f"arn:aws:s3:::{BUCKET}/incoming/*"]}
+
+
+def test_a_users_own_definition_is_refused_before_anything_is_deployed(backend, recorder):
+    from scones.errors import InputError
+
+    with pytest.raises(InputError, match="--definition runs your own state machine on the local backend"):
+        backend.deploy_workflow(definition=workflow_definition())
+    assert recorder.operations() == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 
 import pytest
 
@@ -106,3 +107,13 @@ def test_cleanup_stops_endpoints_and_deletes_data_only_when_asked(deployed, back
     data = backend.cleanup(delete_data=True)
     assert f"s3://{backend.bucket}/test.lst" in data.deleted
     assert list(storage.list(f"s3://{backend.bucket}/")) == []
+
+
+def test_each_workflow_runs_with_its_own_settings_not_the_process_environment(deployed, backend):
+    """Two workflows in one backend: each execution applies the threshold of the workflow it is given."""
+    endpoint, strict = deployed  # the course's 0.93
+    lenient = backend.deploy_workflow(endpoint_name=endpoint.name, threshold=0.4)
+    assert [run(backend, workflow, "grey_unsure.png", f"grey-{index}").status
+            for index, workflow in enumerate([lenient, strict, lenient, strict])] == \
+        ["SUCCEEDED", "FAILED", "SUCCEEDED", "FAILED"]
+    assert not {"ENDPOINT_NAME", "THRESHOLD", "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"} & set(os.environ)
