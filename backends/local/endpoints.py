@@ -24,6 +24,7 @@ record is deleted meanwhile; deploying a name again replaces the endpoint.
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import threading
 import uuid
@@ -45,9 +46,11 @@ from scones.backends.local.endpoint_records import (
     lookup_endpoint,
     record_endpoint,
 )
+from scones.backends.local.http_server import ServerLimits
 from scones.backends.local.inference_container import (
     RESPONSE_CONTENT_TYPE,
     ImageClassifierContainer,
+    ImageLimits,
     ImagePredictor,
 )
 from scones.backends.local.micro_batcher import BatcherClosed, BatchPolicy
@@ -160,8 +163,9 @@ class EndpointResolver:
                  batching: BatchPolicy = BatchPolicy(), flushing: FlushPolicy = FlushPolicy(),
                  retry: RetryPolicy = RetryPolicy(), clock: Clock = SYSTEM_CLOCK,
                  draw: Callable[[], float] = random.random,
-                 invocation_timeout: float = INVOCATION_TIMEOUT_SECONDS):
+                 invocation_timeout: float = INVOCATION_TIMEOUT_SECONDS, images: ImageLimits | None = None):
         self.storage = storage
+        self._images = images if images is not None else ImageLimits.from_environ(os.environ)
         self.bucket = bucket
         self._load_predictor = load_predictor
         self._batching = batching
@@ -238,7 +242,8 @@ class EndpointResolver:
     # ---------------------------------------------------------------- loading
 
     def _start(self, record: EndpointRecord) -> LocalEndpoint:
-        container = ImageClassifierContainer(self._predictor(record.model_uri), self._batching, name=record.name)
+        container = ImageClassifierContainer(self._predictor(record.model_uri), self._batching, limits=self._images,
+                                             name=record.name)
         capture = None
         if record.capture is not None and record.capture.enabled:
             prefix = capture_prefix(record.capture.destination_s3_uri, record.name, record.variant)
@@ -285,16 +290,19 @@ class LocalEndpointServer:
 
 @contextlib.contextmanager
 def serve(storage: Storage, bucket: str, *, endpoint_names: Sequence[str] = (), host: str = DEFAULT_HOST,
-          port: int = 0, region: str = DEFAULT_REGION, **resolver_options) -> Iterator[LocalEndpointServer]:
+          port: int = 0, region: str = DEFAULT_REGION, limits: ServerLimits = ServerLimits(),
+          **resolver_options) -> Iterator[LocalEndpointServer]:
     """Run the runtime server for the endpoints recorded in ``bucket``.
 
     ``endpoint_names`` are loaded before the server is yielded (an unknown one
     raises EndpointNotFound); others load on their first request.
+    ``limits`` bound the HTTP server (timeouts, connections, workers);
     ``resolver_options`` go to :class:`EndpointResolver` (``load_predictor``,
-    ``batching``, ``flushing``, ``retry``, ``clock``, ``draw``, ``invocation_timeout``).
+    ``batching``, ``flushing``, ``retry``, ``clock``, ``draw``, ``invocation_timeout``,
+    ``images``).
     """
     resolver = EndpointResolver(storage, bucket, **resolver_options)
-    runtime = RuntimeServer(resolver, (host, port), region=region)
+    runtime = RuntimeServer(resolver, (host, port), region=region, limits=limits)
     try:
         for name in endpoint_names:
             resolver.resolve(name)
