@@ -145,9 +145,15 @@ def apache_bench(url: str, endpoint: str, body: bytes, clients: int, seconds: fl
 
         run(1)
         report = run(seconds)
-    figure = lambda label: float(re.search(rf"^{label}:\s+([\d.]+)", report, re.M).group(1))  # noqa: E731
-    failed = int(figure("Failed requests")) + int(figure("Non-2xx responses") if "Non-2xx" in report else 0)
-    return figure("Requests per second"), failed, int(figure("Keep-Alive requests"))
+    return (ab_figure(report, "Requests per second"),
+            int(ab_figure(report, "Failed requests") + ab_figure(report, "Non-2xx responses")),
+            int(ab_figure(report, "Keep-Alive requests")))
+
+
+def ab_figure(report: str, label: str) -> float:
+    """A figure of ab's report; 0 for a line ab leaves out (it omits zero Non-2xx and Keep-Alive counts)."""
+    found = re.search(rf"^{label}:\s+([\d.]+)", report, re.M)
+    return float(found.group(1)) if found else 0.0
 
 
 def cpu_seconds() -> tuple[float, float]:
