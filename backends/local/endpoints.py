@@ -31,6 +31,7 @@ import uuid
 from typing import Callable, Iterator, Sequence
 
 from scones.backend import DEFAULT_VARIANT
+from scones.backends.local.capture_spool import CaptureSpool, default_spool_root
 from scones.backends.local.capture_writer import (
     SYSTEM_CLOCK,
     CaptureWriteError,
@@ -163,8 +164,10 @@ class EndpointResolver:
                  batching: BatchPolicy = BatchPolicy(), flushing: FlushPolicy = FlushPolicy(),
                  retry: RetryPolicy = RetryPolicy(), clock: Clock = SYSTEM_CLOCK,
                  draw: Callable[[], float] = random.random,
-                 invocation_timeout: float = INVOCATION_TIMEOUT_SECONDS, images: ImageLimits | None = None):
+                 invocation_timeout: float = INVOCATION_TIMEOUT_SECONDS, images: ImageLimits | None = None,
+                 spool_root: str | None = None):
         self.storage = storage
+        self._spool_root = spool_root if spool_root is not None else default_spool_root(os.environ)
         self._images = images if images is not None else ImageLimits.from_environ(os.environ)
         self.bucket = bucket
         self._load_predictor = load_predictor
@@ -248,7 +251,7 @@ class EndpointResolver:
         if record.capture is not None and record.capture.enabled:
             prefix = capture_prefix(record.capture.destination_s3_uri, record.name, record.variant)
             capture = CaptureWriter(self.storage, prefix, policy=self._flushing, retry=self._retry,
-                                    clock=self.clock)
+                                    clock=self.clock, spool=CaptureSpool(self._spool_root, prefix))
         return LocalEndpoint(record, container, capture, clock=self.clock, draw=self._draw,
                              invocation_timeout=self._invocation_timeout)
 
@@ -299,7 +302,7 @@ def serve(storage: Storage, bucket: str, *, endpoint_names: Sequence[str] = (), 
     ``limits`` bound the HTTP server (timeouts, connections, workers);
     ``resolver_options`` go to :class:`EndpointResolver` (``load_predictor``,
     ``batching``, ``flushing``, ``retry``, ``clock``, ``draw``, ``invocation_timeout``,
-    ``images``).
+    ``images``, ``spool_root``).
     """
     resolver = EndpointResolver(storage, bucket, **resolver_options)
     runtime = RuntimeServer(resolver, (host, port), region=region, limits=limits)
