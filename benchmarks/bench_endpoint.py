@@ -18,7 +18,10 @@ Prints, in one run:
    each as a fraction of (1): the target is ≥ 0.8 at 32 clients;
 3. endpoint requests/s at 1, 8 and 32 concurrent boto3 clients over loopback,
    capture at 100 %, and the 32-client figure as a fraction of (1);
-4. 10,000 captured invocations: records written to S3 and duplicate eventIds.
+4. 10,000 captured invocations: records written to S3 and duplicate eventIds;
+5. first of all, one decompression bomb — a valid PNG of 13,000×13,000 black
+   pixels (about 0.5 MB) — sent to the endpoint: the answer, its time, and the
+   server process's peak RSS before and after (refused from its header: no growth).
 
 The machine is shared: the load average is printed at the start and the end,
 and only ratios within one run mean anything.
@@ -156,6 +159,46 @@ def ab_figure(report: str, label: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+def bomb_png(side: int = 13_000) -> bytes:
+    """A valid RGB PNG of ``side``×``side`` black pixels, compressed row by row (never held decoded)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    compressor, row, parts = zlib.compressobj(9), b"\0" * (1 + 3 * side), []
+    for _ in range(side):
+        parts.append(compressor.compress(row))
+    parts.append(compressor.flush())
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(parts))
+            + chunk(b"IEND", b""))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def send_bomb(url: str, endpoint: str) -> None:
+    import boto3
+    import botocore.config
+
+    bomb = bomb_png()
+    runtime = boto3.client("sagemaker-runtime", endpoint_url=url, region_name="us-east-1",
+                           aws_access_key_id="test", aws_secret_access_key="test",
+                           config=botocore.config.Config(read_timeout=120, retries={"total_max_attempts": 1}))
+    before, began = peak_rss_mb(), time.perf_counter()
+    try:
+        runtime.invoke_endpoint(EndpointName=endpoint, ContentType="image/png", Body=bomb)["Body"].read()
+        outcome = "answered 200 (decoded)"
+    except runtime.exceptions.ModelError as error:
+        outcome = f"refused: {error.response['OriginalStatusCode']} {error.response['OriginalMessage'][:90]}"
+    print(f"bomb PNG 13000x13000 ({len(bomb) / 1e3:.0f} KB): {outcome} in {time.perf_counter() - began:.2f} s; "
+          f"server peak RSS {before:.0f} MB before, {peak_rss_mb():.0f} MB after")
+
+
 def cpu_seconds() -> tuple[float, float]:
     """CPU time used so far by this process (the server) and by its finished children (the clients)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -247,6 +290,7 @@ def main() -> None:
         with serve(storage, BUCKET) as server:
             deploy_local_endpoint(server, "bench-load", model_uri, capture=capture)
             print(f"endpoint at {server.url}, Data Capture 100 %, S3 at {s3.url}")
+            send_bomb(server.url, "bench-load")
             ab_rates = {}
             if shutil.which("ab") is None:
                 print("ab (ApacheBench) is not installed: apt-get install -y apache2-utils for the light-client figures")
