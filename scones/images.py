@@ -48,6 +48,9 @@ def encode_png(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+SCALE_DOWN = "send it scaled down (the model resizes every image to its own input size anyway)"
+
+
 class ImageTooLarge(ImageDecodeError):
     """An image whose header declares more pixels than the reader allows: refused before decoding."""
 
@@ -63,6 +66,11 @@ def decode_image(data: bytes, max_pixels: int | None = None) -> np.ndarray:
     """
     try:
         image = Image.open(io.BytesIO(data))  # reads the header only
+    except Image.DecompressionBombError as error:  # Pillow's own refusal, past 2 × Image.MAX_IMAGE_PIXELS
+        if max_pixels is None:
+            raise _not_decodable(data, error) from error
+        raise ImageTooLarge(f"the image declares over {2 * Image.MAX_IMAGE_PIXELS:,} pixels, over the limit of "
+                            f"{max_pixels:,}; {SCALE_DOWN}") from None
     except Exception as error:  # PIL raises several unrelated types for bad bytes
         raise _not_decodable(data, error) from error
     with image:
@@ -70,7 +78,7 @@ def decode_image(data: bytes, max_pixels: int | None = None) -> np.ndarray:
         if max_pixels is not None and width * height > max_pixels:
             raise ImageTooLarge(
                 f"the image is {width}×{height} = {width * height:,} pixels, over the limit of {max_pixels:,}; "
-                "send it scaled down (the model resizes every image to its own input size anyway)"
+                f"{SCALE_DOWN}"
             )
         try:
             return np.asarray(image.convert("RGB"), dtype=np.uint8)

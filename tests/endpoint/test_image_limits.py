@@ -42,6 +42,8 @@ def test_decode_refuses_from_the_header_before_decoding_a_pixel():
     with pytest.raises(ImageTooLarge, match=r"^the image is 13000×13000 = 169,000,000 pixels, over the limit of "
                                             r"16,777,216; send it scaled down"):
         decode_image(png_header_only(13000, 13000), max_pixels=4096 * 4096)
+    with pytest.raises(ImageTooLarge, match=r"^the image declares over 178,956,970 pixels, over the limit of 100; "):
+        decode_image(png_header_only(20000, 20000), max_pixels=100)  # past Pillow's own bomb check
     image = np.zeros((4, 5, 3), dtype=np.uint8)
     assert decode_image(encode_png(image), max_pixels=20).shape == (4, 5, 3)
 
