@@ -36,7 +36,7 @@ so boto3 raises ``client.exceptions.ValidationError``, ``ModelError``,
   a bare 413 in the past);
 - a target variant the endpoint lacks: 400 ValidationError (Scones' wording);
 - the container's own error answer (415 wrong content type, 406 wrong Accept,
-  400 not an image, 500 model failure, 503 full queue): 424 ModelError,
+  400 not an image, 413 an image over the pixel limit, 500 model failure, 503 full queue): 424 ModelError,
   "Received client error (415) from primary with message "…". See <CloudWatch
   URL> in account 000000000000 for more information." (AWS's wording; ``ErrorCode``
   is ``CLIENT_ERROR_FROM_MODEL`` as AWS sends, ``SERVER_ERROR_FROM_MODEL`` for
@@ -46,6 +46,13 @@ so boto3 raises ``client.exceptions.ValidationError``, ``ModelError``,
 - an endpoint shutting down: 503 ServiceUnavailable;
 - a model that cannot be loaded, or any fault of the server itself: 500
   InternalFailure; the fault is logged here and no client sees a stack trace.
+
+The HTTP side (:mod:`.http_server`) is bounded as a production server is:
+a partial request is answered 408 and closed after 30 s, an idle connection
+closed after 5 s, connections past 4,096 get 503, and at most 64 requests are
+worked on at once; ``/ping`` is answered by the event loop, so it answers
+however busy the workers are. HTTP/1.1 connections persist, and HTTP/1.0 ones
+do when the client asks (``Connection: Keep-Alive``, as ``ab -k`` does).
 
 A full model queue is answered as a model server answers it — 503 from the
 container, which SageMaker hands back as ModelError — after a short wait for
