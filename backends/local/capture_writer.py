@@ -211,13 +211,15 @@ class CaptureWriter:
                 raise CaptureWriteError(f"the capture writer for {self.prefix} is closed; record "
                                         f"{record.event_id} was not captured")
             first = not self._buffer
-            self._journal_locked(line)
+            journal = self._journal_locked()
             self._buffer.append(line)
             self._buffered_bytes += len(line.encode("utf-8"))
             self._added += 1
             if first:
                 self._oldest = self._clock.now()
             wake = first or size_flush_due(len(self._buffer), self._buffered_bytes, self.policy)
+        if journal is not None:
+            self._append(journal, line)
         if wake:
             self._wake.set()
 
@@ -277,17 +279,29 @@ class CaptureWriter:
 
     # ---------------------------------------------------------------- internal
 
-    def _journal_locked(self, line: str) -> None:
-        """Put a line on disk before it is buffered (call with ``_lock`` held)."""
+    def _journal_locked(self) -> Journal | None:
+        """The journal the record being added goes to, told an append is coming (call with ``_lock`` held)."""
         if self._spool is None:
-            return
+            return None
         try:
             if self._journal is None:
                 self._journal = self._spool.new_journal()
-            self._journal.append(line)
+        except OSError as error:
+            self._spool_failed(error)
+            return None
+        self._journal.will_append()
+        return self._journal
+
+    def _append(self, journal: Journal, line: str) -> None:
+        try:
+            journal.append(line)
         except OSError as error:  # a full or read-only disk: the record is still buffered for S3
-            self._last_error = f"spool {self._spool.folder}: {type(error).__name__}: {error}"
-            log.warning("could not spool a capture record under %s: %s", self._spool.folder, error)
+            with self._lock:
+                self._spool_failed(error)
+
+    def _spool_failed(self, error: OSError) -> None:
+        self._last_error = f"spool {self._spool.folder}: {type(error).__name__}: {error}"
+        log.warning("could not spool a capture record under %s: %s", self._spool.folder, error)
 
     def _queue_files(self, lines: list[str], journal: Journal | None) -> None:
         """Cut ``lines`` into capture files keyed by now, to be written in order (call with ``_flush_lock`` held)."""
