@@ -27,7 +27,6 @@ import contextlib
 import os
 import random
 import threading
-import uuid
 from typing import Callable, Iterator, Sequence
 
 from scones.backend import DEFAULT_VARIANT
@@ -62,6 +61,7 @@ from scones.backends.local.runtime_server import (
     InvokeRequest,
     RuntimeServer,
     ServiceUnavailableError,
+    new_id,
 )
 from scones.capture import CaptureConfig, build_record, capture_prefix, is_sampled
 from scones.storage import Storage, StorageError
@@ -116,7 +116,7 @@ class LocalEndpoint:
                                            timeout=self._invocation_timeout)
             if self.capture is not None and is_sampled(self.record.capture.sampling_percentage, self._draw()):
                 self.capture.add(build_record(
-                    config=self.record.capture, event_id=str(uuid.uuid4()), inference_time=received_at,
+                    config=self.record.capture, event_id=new_id(), inference_time=received_at,
                     request_body=request.body, request_content_type=request.content_type,
                     response_body=answer, response_content_type=RESPONSE_CONTENT_TYPE,
                     inference_id=request.inference_id))
