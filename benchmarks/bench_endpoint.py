@@ -133,12 +133,11 @@ def drive(url: str, endpoint: str, clients: int, processes: int, *, seconds: flo
     return sum(r[0] for r in results), sum(r[1] for r in results), elapsed
 
 
-def apache_bench(url: str, endpoint: str, body: bytes, clients: int, seconds: float) -> tuple[float, int, int]:
-    """(requests/s, failed, keep-alive requests) of ``ab -k -c clients`` for ``seconds``, after a 1 s warm-up."""
+def apache_bench_report(target: str, body: bytes, clients: int, seconds: float) -> str:
+    """ab's report of ``ab -k -c clients`` POSTing ``body`` to ``target`` for ``seconds``, after a 1 s warm-up."""
     with tempfile.NamedTemporaryFile(suffix=".png") as file:
         file.write(body)
         file.flush()
-        target = f"{url}/endpoints/{endpoint}/invocations"
 
         def run(duration: float) -> str:
             command = ["ab", "-k", "-q", "-c", str(clients), "-t", f"{duration:g}", "-n", "10000000", "-s", "30",
@@ -147,7 +146,12 @@ def apache_bench(url: str, endpoint: str, body: bytes, clients: int, seconds: fl
                                   check=True).stdout
 
         run(1)
-        report = run(seconds)
+        return run(seconds)
+
+
+def apache_bench(url: str, endpoint: str, body: bytes, clients: int, seconds: float) -> tuple[float, int, int]:
+    """(requests/s, failed, keep-alive requests) of ``ab -k -c clients`` on the endpoint."""
+    report = apache_bench_report(f"{url}/endpoints/{endpoint}/invocations", body, clients, seconds)
     return (ab_figure(report, "Requests per second"),
             int(ab_figure(report, "Failed requests") + ab_figure(report, "Non-2xx responses")),
             int(ab_figure(report, "Keep-Alive requests")))

@@ -8,15 +8,19 @@ HTTP/1.0 ``Connection: Keep-Alive`` connection open without saying so in the
 response, so ApacheBench's ``-k`` (an HTTP/1.0 client) waited for a close that
 never came.
 
-Why not uvicorn or gunicorn (both installed with the project's dependencies):
-the work here is synchronous (the micro-batcher's futures, MXNet), so an ASGI
-server would still need a thread pool behind it, and without httptools
-uvicorn parses with h11, which closes every HTTP/1.0 connection (no HTTP/1.0
-keep-alive at all); gunicorn's sync workers are processes, each of which
-would load its own copy of the model and its own micro-batcher, so no batch
-would be shared. An event loop for the connections plus a thread pool for the
-work is what those servers do; this module is that, in ~250 lines, with the
-rules below as pure functions.
+Why not uvicorn, gunicorn or werkzeug (all installed with the project's
+dependencies), chosen by measurement (``benchmarks/bench_http_server.py``,
+``ab -k -c 32``, a fixed answer computed on a worker thread, load average 6):
+this server 15,446 requests/s, every request on a kept-alive connection;
+uvicorn 0.54 2,317 requests/s, none kept alive — without httptools (not
+installed) it parses with h11, which closes every HTTP/1.0 connection, and an
+ASGI server still needs a thread pool here, since the work (the
+micro-batcher's futures, MXNet) is synchronous. gunicorn's arbiter must own a
+process's main thread and signals, and its workers are processes that would
+each load their own model and micro-batcher; werkzeug's development server is
+:mod:`http.server` with a thread per connection. An event loop for the
+connections plus a thread pool for the work is what those servers do; this
+module is that, with the rules below as pure functions.
 
 The rules, as a production server applies them:
 
