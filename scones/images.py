@@ -50,17 +50,45 @@ def encode_png(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def decode_image(data: bytes) -> np.ndarray:
+SCALE_DOWN = "send it scaled down (the model resizes every image to its own input size anyway)"
+
+
+class ImageTooLarge(ImageDecodeError):
+    """An image whose header declares more pixels than the reader allows: refused before decoding."""
+
+
+def decode_image(data: bytes, max_pixels: int | None = None) -> np.ndarray:
     """Decode PNG/JPEG/any PIL-readable bytes to an H×W×3 uint8 RGB array.
 
     Alpha and palette images are converted to RGB, as SageMaker's image
-    classification container does before inference.
+    classification container does before inference. With ``max_pixels``, an
+    image whose header declares more pixels is refused (:class:`ImageTooLarge`)
+    before any pixel is decoded: a 20 KB PNG can declare 13,000×13,000 pixels,
+    which take 2 GB to decode.
     """
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            return np.asarray(image.convert("RGB"), dtype=np.uint8)
+        image = Image.open(io.BytesIO(data))  # reads the header only
+    except Image.DecompressionBombError as error:  # Pillow's own refusal, past 2 × Image.MAX_IMAGE_PIXELS
+        if max_pixels is None:
+            raise _not_decodable(data, error) from error
+        raise ImageTooLarge(f"the image declares over {2 * Image.MAX_IMAGE_PIXELS:,} pixels, over the limit of "
+                            f"{max_pixels:,}; {SCALE_DOWN}") from None
     except Exception as error:  # PIL raises several unrelated types for bad bytes
-        raise ImageDecodeError(
-            f"the {len(data)}-byte body is not an image Pillow can decode ({error}); "
-            "send PNG or JPEG bytes"
-        ) from error
+        raise _not_decodable(data, error) from error
+    with image:
+        width, height = image.size
+        if max_pixels is not None and width * height > max_pixels:
+            raise ImageTooLarge(
+                f"the image is {width}×{height} = {width * height:,} pixels, over the limit of {max_pixels:,}; "
+                f"{SCALE_DOWN}"
+            )
+        try:
+            return np.asarray(image.convert("RGB"), dtype=np.uint8)
+        except Exception as error:
+            raise _not_decodable(data, error) from error
+
+
+def _not_decodable(data: bytes, error: Exception) -> ImageDecodeError:
+    return ImageDecodeError(
+        f"the {len(data)}-byte body is not an image Pillow can decode ({error}); send PNG or JPEG bytes"
+    )

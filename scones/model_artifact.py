@@ -37,6 +37,9 @@ METADATA_FORMAT = "scones-model-metadata/1"
 DATA_NAME = "data"
 # Far above any ResNet the algorithm builds (ResNet-200 is ~260 MB); guards against gzip bombs.
 MAX_MEMBER_BYTES = 2 << 30
+# The largest input image a served model may ask for: 2048×2048 RGB float32 is 50 MB per image (the
+# algorithm's default is 224×224), so a batch of 32 stays within a few GB.
+MAX_INPUT_PIXELS = 2048 * 2048
 
 _FIX = (f"pass the model.tar.gz of a SageMaker image-classification training job or of `scones train` "
         f"({SYMBOL_FILE}, image-classification-NNNN.params and {SHAPES_FILE} at the top level)")
@@ -147,6 +150,12 @@ def _data_shape(text: bytes, source: str) -> tuple[int, ...]:
         raise ArtifactError(
             f"{source}: {SHAPES_FILE} must be [{{\"shape\": [batch, 3, height, width], \"name\": \"data\"}}], "
             f"got {text[:200]!r}; {_FIX}"
+        )
+    if shape[2] * shape[3] > MAX_INPUT_PIXELS:
+        raise ArtifactError(
+            f"{source}: {SHAPES_FILE} asks for {shape[2]}×{shape[3]} input images, over the "
+            f"{MAX_INPUT_PIXELS:,} pixels (2048×2048) a served model may take: one image alone would need "
+            f"{3 * 4 * shape[2] * shape[3] / 2**30:,.1f} GiB. Train with a smaller image_shape"
         )
     return shape
 

@@ -45,3 +45,11 @@ def bucket(storage):
     name = f"scones-test-{os.getpid()}-{next(_bucket_numbers)}"
     storage.ensure_bucket(name)
     return name
+
+
+@pytest.fixture(autouse=True)
+def capture_spool(tmp_path_factory, monkeypatch):
+    """Each test's endpoints spool captures in a folder of their own, never in the user's cache."""
+    root = tmp_path_factory.mktemp("capture-spool")
+    monkeypatch.setenv("SCONES_CAPTURE_SPOOL", str(root))
+    return root

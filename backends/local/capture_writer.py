@@ -21,6 +21,11 @@ with its key, and retried on the next flush (same key, so a write that failed
 only in appearance is not duplicated). Failures are logged, counted in
 :attr:`CaptureWriter.failures`, and raised as :class:`CaptureWriteError` by
 :meth:`CaptureWriter.close` if records are still unwritten: never dropped silently.
+
+With a :class:`~.capture_spool.CaptureSpool` (the endpoint always gives one),
+every record is also on local disk from the moment it is buffered until S3
+has it; records S3 would not take by :meth:`CaptureWriter.close` stay there,
+named in the error, and the next writer of the prefix writes them.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Protocol
 
+from scones.backends.local.capture_spool import CaptureSpool, Journal
 from scones.bucket_layout import capture_key
 from scones.capture import CaptureRecord
 from scones.s3_uri import S3Uri
@@ -158,6 +164,7 @@ class CaptureStats:
 class _CaptureFile:
     uri: str
     lines: tuple[str, ...]
+    journal: Journal | None = None  # the spool file holding these lines until S3 has them
 
 
 class CaptureWriter:
@@ -165,7 +172,7 @@ class CaptureWriter:
 
     def __init__(self, storage: Storage, prefix: S3Uri, *, policy: FlushPolicy = FlushPolicy(),
                  retry: RetryPolicy = RetryPolicy(), clock: Clock = SYSTEM_CLOCK,
-                 new_file_id: Callable[[], str] = lambda: str(uuid.uuid4())):
+                 new_file_id: Callable[[], str] = lambda: str(uuid.uuid4()), spool: CaptureSpool | None = None):
         self.prefix = prefix
         self.policy = policy
         self.retry = retry
@@ -182,6 +189,15 @@ class CaptureWriter:
         self._added = self._written = self._files = self._failures = 0
         self._last_error: str | None = None
         self._closed = False
+        self._spool = spool
+        self._journal: Journal | None = None  # where added records go on disk until the next flush
+        if spool is not None:
+            for journal in spool.leftovers():
+                self._queue_files(journal.lines(), journal)
+            if self._unwritten:
+                log.info("writing %d capture record(s) a previous run left in %s",
+                         sum(len(f.lines) for f in self._unwritten), spool.folder)
+                self._retry_since = clock.now() - timedelta(seconds=policy.max_age_seconds)  # due at once
         self._wake = threading.Event()
         self._flusher = threading.Thread(target=self._flush_when_due, name=f"capture-writer {prefix}",
                                          daemon=True)
@@ -197,12 +213,15 @@ class CaptureWriter:
                 raise CaptureWriteError(f"the capture writer for {self.prefix} is closed; record "
                                         f"{record.event_id} was not captured")
             first = not self._buffer
+            journal = self._journal_locked()
             self._buffer.append(line)
             self._buffered_bytes += len(line.encode("utf-8"))
             self._added += 1
             if first:
                 self._oldest = self._clock.now()
             wake = first or size_flush_due(len(self._buffer), self._buffered_bytes, self.policy)
+        if journal is not None:
+            self._append(journal, line)
         if wake:
             self._wake.set()
 
@@ -211,15 +230,17 @@ class CaptureWriter:
         with self._flush_lock:
             with self._lock:
                 lines, self._buffer = self._buffer, []
+                journal, self._journal = self._journal, None
                 self._buffered_bytes, self._oldest = 0, None
-            if lines:
-                opened_at = self._clock.now()
-                self._unwritten.extend(
-                    _CaptureFile(str(capture_key(self.prefix, opened_at, self._new_file_id())), tuple(chunk))
-                    for chunk in split_into_files(lines, self.policy))
+            self._queue_files(lines, journal)
             written = 0
             while self._unwritten and self._write(self._unwritten[0]):
-                written += len(self._unwritten.pop(0).lines)
+                done = self._unwritten.pop(0)
+                written += len(done.lines)
+                if done.journal is not None:
+                    done.journal.pending_files -= 1
+                    if done.journal.pending_files == 0:
+                        done.journal.discard()
             with self._lock:
                 self._retry_since = self._clock.now() if self._unwritten else None
             return written
@@ -248,13 +269,59 @@ class CaptureWriter:
         with self._flush_lock:
             if self._unwritten:
                 records = sum(len(file.lines) for file in self._unwritten)
+                journals = list(dict.fromkeys(f.journal for f in self._unwritten if f.journal is not None))
+                for journal in journals:
+                    journal.release()
                 raise CaptureWriteError(
                     f"{records} capture record(s) in {len(self._unwritten)} file(s) could not be written "
                     f"under {self.prefix} ({self._failures} failed attempts; last: {self._last_error}); "
                     f"first file: {self._unwritten[0].uri}. Check that the bucket exists and S3 answers"
+                    + (self._kept_message(journals) if journals else "")
                 )
 
     # ---------------------------------------------------------------- internal
+
+    def _journal_locked(self) -> Journal | None:
+        """The journal the record being added goes to, told an append is coming (call with ``_lock`` held)."""
+        if self._spool is None:
+            return None
+        try:
+            if self._journal is None:
+                self._journal = self._spool.new_journal()
+        except OSError as error:
+            self._spool_failed(error)
+            return None
+        self._journal.will_append()
+        return self._journal
+
+    def _append(self, journal: Journal, line: str) -> None:
+        try:
+            journal.append(line)
+        except OSError as error:  # a full or read-only disk: the record is still buffered for S3
+            with self._lock:
+                self._spool_failed(error)
+
+    def _spool_failed(self, error: OSError) -> None:
+        self._last_error = f"spool {self._spool.folder}: {type(error).__name__}: {error}"
+        log.warning("could not spool a capture record under %s: %s", self._spool.folder, error)
+
+    def _queue_files(self, lines: list[str], journal: Journal | None) -> None:
+        """Cut ``lines`` into capture files keyed by now, to be written in order (call with ``_flush_lock`` held)."""
+        if not lines:
+            if journal is not None:
+                journal.discard()
+            return
+        opened_at = self._clock.now()
+        files = [_CaptureFile(str(capture_key(self.prefix, opened_at, self._new_file_id())), tuple(chunk), journal)
+                 for chunk in split_into_files(lines, self.policy)]
+        if journal is not None:
+            journal.pending_files = len(files)
+        self._unwritten.extend(files)
+
+    def _kept_message(self, journals: list[Journal]) -> str:
+        paths = ", ".join(str(journal.path) for journal in journals)
+        return (f". They are kept on disk in {paths}: the endpoint's next start writes them to S3, and "
+                f"`scones monitor --from-dir {self._spool.folder}` reads them now")
 
     def _flush_when_due(self) -> None:
         """The background thread: wait until a flush is due (or a wake-up), flush, repeat."""

@@ -24,13 +24,14 @@ record is deleted meanwhile; deploying a name again replaces the endpoint.
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import threading
-import uuid
 from typing import Callable, Iterator, Sequence
 
 from scones.errors import SconesError
 from scones.backend import DEFAULT_VARIANT
+from scones.backends.local.capture_spool import CaptureSpool, default_spool_root
 from scones.backends.local.capture_writer import (
     SYSTEM_CLOCK,
     CaptureWriteError,
@@ -46,9 +47,11 @@ from scones.backends.local.endpoint_records import (
     lookup_endpoint,
     record_endpoint,
 )
+from scones.backends.local.http_server import ServerLimits
 from scones.backends.local.inference_container import (
     RESPONSE_CONTENT_TYPE,
     ImageClassifierContainer,
+    ImageLimits,
     ImagePredictor,
 )
 from scones.backends.local.micro_batcher import BatcherClosed, BatchPolicy
@@ -59,6 +62,7 @@ from scones.backends.local.runtime_server import (
     InvokeRequest,
     RuntimeServer,
     ServiceUnavailableError,
+    new_id,
 )
 from scones.bucket_layout import capture_prefix
 from scones.capture import CaptureConfig, build_record, is_sampled
@@ -114,7 +118,7 @@ class LocalEndpoint:
                                            timeout=self._invocation_timeout)
             if self.capture is not None and is_sampled(self.record.capture.sampling_percentage, self._draw()):
                 self.capture.add(build_record(
-                    config=self.record.capture, event_id=str(uuid.uuid4()), inference_time=received_at,
+                    config=self.record.capture, event_id=new_id(), inference_time=received_at,
                     request_body=request.body, request_content_type=request.content_type,
                     response_body=answer, response_content_type=RESPONSE_CONTENT_TYPE,
                     inference_id=request.inference_id))
@@ -162,8 +166,11 @@ class EndpointResolver:
                  batching: BatchPolicy = BatchPolicy(), flushing: FlushPolicy = FlushPolicy(),
                  retry: RetryPolicy = RetryPolicy(), clock: Clock = SYSTEM_CLOCK,
                  draw: Callable[[], float] = random.random,
-                 invocation_timeout: float = INVOCATION_TIMEOUT_SECONDS):
+                 invocation_timeout: float = INVOCATION_TIMEOUT_SECONDS, images: ImageLimits | None = None,
+                 spool_root: str | None = None):
         self.storage = storage
+        self._spool_root = spool_root if spool_root is not None else default_spool_root(os.environ)
+        self._images = images if images is not None else ImageLimits.from_environ(os.environ)
         self.bucket = bucket
         self._load_predictor = load_predictor
         self._batching = batching
@@ -240,12 +247,13 @@ class EndpointResolver:
     # ---------------------------------------------------------------- loading
 
     def _start(self, record: EndpointRecord) -> LocalEndpoint:
-        container = ImageClassifierContainer(self._predictor(record.model_uri), self._batching, name=record.name)
+        container = ImageClassifierContainer(self._predictor(record.model_uri), self._batching, limits=self._images,
+                                             name=record.name)
         capture = None
         if record.capture is not None and record.capture.enabled:
             prefix = capture_prefix(record.capture.destination_s3_uri, record.name, record.variant)
             capture = CaptureWriter(self.storage, prefix, policy=self._flushing, retry=self._retry,
-                                    clock=self.clock)
+                                    clock=self.clock, spool=CaptureSpool(self._spool_root, prefix))
         return LocalEndpoint(record, container, capture, clock=self.clock, draw=self._draw,
                              invocation_timeout=self._invocation_timeout)
 
@@ -287,16 +295,19 @@ class LocalEndpointServer:
 
 @contextlib.contextmanager
 def serve(storage: Storage, bucket: str, *, endpoint_names: Sequence[str] = (), host: str = DEFAULT_HOST,
-          port: int = 0, region: str = DEFAULT_REGION, **resolver_options) -> Iterator[LocalEndpointServer]:
+          port: int = 0, region: str = DEFAULT_REGION, limits: ServerLimits = ServerLimits(),
+          **resolver_options) -> Iterator[LocalEndpointServer]:
     """Run the runtime server for the endpoints recorded in ``bucket``.
 
     ``endpoint_names`` are loaded before the server is yielded (an unknown one
     raises EndpointNotFound); others load on their first request.
+    ``limits`` bound the HTTP server (timeouts, connections, workers);
     ``resolver_options`` go to :class:`EndpointResolver` (``load_predictor``,
-    ``batching``, ``flushing``, ``retry``, ``clock``, ``draw``, ``invocation_timeout``).
+    ``batching``, ``flushing``, ``retry``, ``clock``, ``draw``, ``invocation_timeout``,
+    ``images``, ``spool_root``).
     """
     resolver = EndpointResolver(storage, bucket, **resolver_options)
-    runtime = RuntimeServer(resolver, (host, port), region=region)
+    runtime = RuntimeServer(resolver, (host, port), region=region, limits=limits)
     try:
         for name in endpoint_names:
             resolver.resolve(name)

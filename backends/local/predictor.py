@@ -148,13 +148,19 @@ class Predictor:
 
     def preprocess(self, images: Sequence[bytes]) -> np.ndarray:
         """Decode, RGB, resize to the model's height×width, N×3×H×W float32 0–255."""
-        _, height, width = self.image_shape
-        batch = np.empty((len(images), 3, height, width), dtype=np.float32)
+        pixels = []
         for index, body in enumerate(images):
             try:
-                pixels = decode_image(body)
+                pixels.append(decode_image(body))
             except ImageDecodeError as error:
                 raise ImageDecodeError(f"image {index}: {error}") from None
+        return self.pixels_to_batch(pixels)
+
+    def pixels_to_batch(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """Decoded H×W×3 uint8 images, resized to the model's height×width, as N×3×H×W float32 0–255."""
+        _, height, width = self.image_shape
+        batch = np.empty((len(images), 3, height, width), dtype=np.float32)
+        for index, pixels in enumerate(images):
             if pixels.shape[:2] != (height, width):
                 pixels = np.asarray(Image.fromarray(pixels).resize((width, height), Image.BILINEAR))
             batch[index] = pixels.transpose(2, 0, 1)
@@ -173,6 +179,10 @@ class Predictor:
     def predict(self, images: Sequence[bytes]) -> list[list[float]]:
         """One list of class probabilities (Python floats, in class order) per encoded image."""
         return self.predict_arrays(self.preprocess(images)).tolist()
+
+    def predict_pixels(self, images: Sequence[np.ndarray]) -> list[list[float]]:
+        """As :meth:`predict`, for images already decoded (H×W×3 uint8): the endpoint decodes each body once."""
+        return self.predict_arrays(self.pixels_to_batch(images)).tolist()
 
     def invoke(self, body: bytes) -> bytes:
         """The endpoint's response to one image: the JSON list of its class probabilities."""

@@ -36,7 +36,7 @@ so boto3 raises ``client.exceptions.ValidationError``, ``ModelError``,
   a bare 413 in the past);
 - a target variant the endpoint lacks: 400 ValidationError (Scones' wording);
 - the container's own error answer (415 wrong content type, 406 wrong Accept,
-  400 not an image, 500 model failure, 503 full queue): 424 ModelError,
+  400 not an image, 413 an image over the pixel limit, 500 model failure, 503 full queue): 424 ModelError,
   "Received client error (415) from primary with message "…". See <CloudWatch
   URL> in account 000000000000 for more information." (AWS's wording; ``ErrorCode``
   is ``CLIENT_ERROR_FROM_MODEL`` as AWS sends, ``SERVER_ERROR_FROM_MODEL`` for
@@ -46,6 +46,13 @@ so boto3 raises ``client.exceptions.ValidationError``, ``ModelError``,
 - an endpoint shutting down: 503 ServiceUnavailable;
 - a model that cannot be loaded, or any fault of the server itself: 500
   InternalFailure; the fault is logged here and no client sees a stack trace.
+
+The HTTP side (:mod:`.http_server`) is bounded as a production server is:
+a partial request is answered 408 and closed after 30 s, an idle connection
+closed after 5 s, connections past 4,096 get 503, and at most 64 requests are
+worked on at once; ``/ping`` is answered by the event loop, so it answers
+however busy the workers are. HTTP/1.1 connections persist, and HTTP/1.0 ones
+do when the client asks (``Connection: Keep-Alive``, as ``ab -k`` does).
 
 A full model queue is answered as a model server answers it — 503 from the
 container, which SageMaker hands back as ModelError — after a short wait for
@@ -57,16 +64,15 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
-import socket
-import threading
 import uuid
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass, replace
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from scones.backends.local.endpoint_records import LOCAL_ACCOUNT_ID, EndpointNotFound
+from scones.backends.local.http_server import HttpRequest, HttpResponse, HttpServer, ServerLimits
 from scones.backends.local.inference_container import (
     RESPONSE_CONTENT_TYPE,
     ContainerError,
@@ -85,6 +91,7 @@ INVOCATION_TIMEOUT_MESSAGE = (
     "Review the latency metrics for each container in Amazon CloudWatch, resolve the issue, and try again."
 )
 INVOKE_PATH = re.compile(r"/endpoints/([^/]+)/invocations")
+_ID_SOURCE = random.Random()
 
 
 @dataclass(frozen=True)
@@ -127,18 +134,18 @@ class InternalFailureError(Exception):
     """Raise to answer InternalFailure (500) with this message (it must be safe to show)."""
 
 
-class LengthRequired(ValueError):
-    """A request body without a usable Content-Length."""
-
-
 # ------------------------------------------------------------------ responses
 
-@dataclass(frozen=True)
-class HttpResponse:
-    status: int
-    body: bytes = b""
-    content_type: str | None = None
-    headers: tuple[tuple[str, str], ...] = ()
+def new_id() -> str:
+    """A random version-4 UUID for a request or a capture record.
+
+    Drawn from Python's generator, not :func:`uuid.uuid4`'s ``os.urandom``: a
+    system call per ID releases the interpreter lock on every request, and the
+    request threads then queue to get it back. These IDs must be unique, not
+    secret; the generator is this module's own, seeded from ``os.urandom`` once,
+    so nobody's ``random.seed`` makes them repeat.
+    """
+    return str(uuid.UUID(int=_ID_SOURCE.getrandbits(128), version=4))
 
 
 def aws_error(status: int, error_type: str, message: str, **fields) -> HttpResponse:
@@ -248,169 +255,74 @@ def invoke_container(host: EndpointHost, body: bytes, content_type: str | None, 
 
 # --------------------------------------------------------------------- server
 
-class _RuntimeRequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: boto3 reuses its connections
-    # Headers and body go out in two writes; with Nagle's algorithm the second
-    # waits for the client's delayed ACK of the first: 40 ms per request.
-    disable_nagle_algorithm = True
-    server_version = "SconesLocalRuntime/1"
-    sys_version = ""
-    server: "RuntimeServer"
+def request_id_header(response: HttpResponse, request_id: str) -> HttpResponse:
+    return replace(response, headers=(("x-amzn-RequestId", request_id), *response.headers))
 
-    def do_GET(self) -> None:
-        self._handle("GET")
 
-    def do_POST(self) -> None:
-        self._handle("POST")
+class RuntimeApplication:
+    """The routes above as an :class:`~.http_server.HttpApplication`: /ping in the event loop, the rest on workers."""
 
-    def do_PUT(self) -> None:
-        self._handle("PUT")
+    def __init__(self, host: EndpointHost, region: str):
+        self.host = host
+        self.region = region
 
-    def do_DELETE(self) -> None:
-        self._handle("DELETE")
-
-    def _handle(self, method: str) -> None:
-        request_id = str(uuid.uuid4())
-        try:
-            response = self._respond(method, request_id)
-        except Exception:  # a fault of ours: logged here, never shown to the client
-            log.exception("%s %s (request %s) failed", method, self.path, request_id)
-            self.close_connection = True
-            response = internal_failure()
-        self._send(response, request_id)
-
-    def _respond(self, method: str, request_id: str) -> HttpResponse:
-        route, name = match_route(method, self.path)
+    def quick_answer(self, request: HttpRequest) -> HttpResponse | None:
+        head = request.head
+        route, _ = match_route(head.method, head.target)
         if route == "ping":
-            return HttpResponse(200 if self.server.host.ready() else 503)
+            return request_id_header(HttpResponse(200 if self.host.ready() else 503), new_id())
         if route == "unknown":
-            self._discard_body()
-            return unknown_operation(method, self.path)
+            response = unknown_operation(head.method, head.target)
+            return request_id_header(replace(response, close=request.body_error is not None), new_id())
+        return None
+
+    def answer(self, request: HttpRequest) -> HttpResponse:
+        request_id = new_id()
         try:
-            body = self._read_body(MAX_PAYLOAD_BYTES)
-        except LengthRequired as error:
-            self.close_connection = True
-            return validation_error(str(error)) if route == "invoke" else container_answer(411, str(error))
-        content_type, accept = self.headers.get("Content-Type"), self.headers.get("Accept")
+            response = self._respond(request, request_id)
+        except Exception:  # a fault of ours: logged here, never shown to the client
+            log.exception("%s %s (request %s) failed", request.head.method, request.head.target, request_id)
+            response = replace(internal_failure(), close=True)
+        return request_id_header(response, request_id)
+
+    def protocol_error(self, status: int, message: str) -> HttpResponse:
+        return request_id_header(container_answer(status, message), new_id())
+
+    def _respond(self, request: HttpRequest, request_id: str) -> HttpResponse:
+        head, body = request.head, request.body
+        route, name = match_route(head.method, head.target)
+        if request.body_error is not None:
+            refusal = (validation_error(request.body_error) if route == "invoke"
+                       else container_answer(411, request.body_error))
+            return replace(refusal, close=True)
+        content_type, accept = head.header("Content-Type"), head.header("Accept")
         if route == "container":
             if body is None:
                 return container_answer(413, f"the body is over {MAX_PAYLOAD_BYTES} bytes")
-            return invoke_container(self.server.host, body, content_type, accept)
+            return invoke_container(self.host, body, content_type, accept)
         if body is None:
             return oversize_body(request_id)
-        request = InvokeRequest(endpoint_name=name, body=body, content_type=content_type, accept=accept,
-                                target_variant=self.headers.get("X-Amzn-SageMaker-Target-Variant"),
-                                inference_id=self.headers.get("X-Amzn-SageMaker-Inference-Id"))
-        return invoke_endpoint(self.server.host, request, self.server.region)
-
-    def _content_length(self) -> int:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            raise LengthRequired("send the body with a Content-Length header: the local endpoint does not "
-                                 "read chunked request bodies")
-        text = self.headers.get("Content-Length") or "0"
-        if not text.isdigit():
-            raise LengthRequired(f"Content-Length {text!r} is not a byte count")
-        return int(text)
-
-    def _read_body(self, limit: int) -> bytes | None:
-        """The body, or None when it is over ``limit`` (then read and dropped, so the connection stays usable)."""
-        length = self._content_length()
-        if length > limit:
-            self._drain(length)
-            return None
-        return self.rfile.read(length)
-
-    def _discard_body(self) -> None:
-        try:
-            self._drain(self._content_length())
-        except LengthRequired:
-            self.close_connection = True
-
-    def _drain(self, length: int) -> None:
-        while length > 0:
-            chunk = self.rfile.read(min(length, 1 << 16))
-            if not chunk:
-                break
-            length -= len(chunk)
-
-    def _send(self, response: HttpResponse, request_id: str) -> None:
-        try:
-            self.send_response(response.status)
-            self.send_header("x-amzn-RequestId", request_id)
-            if response.content_type:
-                self.send_header("Content-Type", response.content_type)
-            for header, value in response.headers:
-                self.send_header(header, value)
-            self.send_header("Content-Length", str(len(response.body)))
-            if self.close_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(response.body)
-        except OSError as error:  # the client went away; nothing to answer
-            log.debug("could not answer request %s: %s", request_id, error)
-            self.close_connection = True
-
-    def log_message(self, format: str, *args) -> None:
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s %s", self.address_string(), format % args)
+        invoke = InvokeRequest(endpoint_name=name, body=body, content_type=content_type, accept=accept,
+                               target_variant=head.header("X-Amzn-SageMaker-Target-Variant"),
+                               inference_id=head.header("X-Amzn-SageMaker-Inference-Id"))
+        return invoke_endpoint(self.host, invoke, self.region)
 
 
-class RuntimeServer(ThreadingHTTPServer):
-    """A thread per connection on ``host:port`` (127.0.0.1, a free port, by default).
+class RuntimeServer(HttpServer):
+    """The runtime's routes on ``host:port`` (127.0.0.1, a free port, by default), bounded by ``limits``.
 
     :meth:`close` stops accepting, then closes the connections still open
     (idle keep-alive ones), so no thread outlives the server.
     """
 
-    daemon_threads = True
-    request_queue_size = 128  # many clients connecting at once must not be refused
-
     def __init__(self, host: EndpointHost, address: tuple[str, int] = (DEFAULT_HOST, 0), *,
-                 region: str = DEFAULT_REGION):
+                 region: str = DEFAULT_REGION, limits: ServerLimits = ServerLimits()):
         self.host = host
         self.region = region
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        super().__init__(address, _RuntimeRequestHandler)
+        super().__init__(RuntimeApplication(host, region), address,
+                         limits=replace(limits, max_body_bytes=MAX_PAYLOAD_BYTES))
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
-
-    def start(self) -> "RuntimeServer":
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"runtime server {self.url}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop_accepting(self) -> None:
-        if self._thread is not None:
-            self.shutdown()
-            self._thread.join()
-            self._thread = None
-
-    def close(self) -> None:
-        self.stop_accepting()
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self.server_close()
-
-    def process_request(self, request, client_address) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request, client_address) -> None:
-        log.debug("connection from %s ended with an error", client_address, exc_info=True)

@@ -60,7 +60,7 @@ def tiny_artifact(seed: int = SEED) -> bytes:
 
 
 class TinyPredictor:
-    """``predict(list of image bytes) -> probabilities`` with the tiny network.
+    """``predict_pixels(list of decoded images) -> probabilities`` with the tiny network (``predict``: from bytes).
 
     Every forward pass is padded to :data:`FORWARD_BATCH` images: MXNet's dense
     layer takes a different code path for one row than for many, which changes
@@ -81,7 +81,10 @@ class TinyPredictor:
         self._net.hybridize(static_alloc=True, static_shape=True)
 
     def predict(self, images: list[bytes]) -> list[list[float]]:
-        pixels = np.stack([decode_image(body) for body in images]).transpose(0, 3, 1, 2)
+        return self.predict_pixels([decode_image(body) for body in images])
+
+    def predict_pixels(self, images: list[np.ndarray]) -> list[list[float]]:
+        pixels = np.stack(images).transpose(0, 3, 1, 2)
         if pixels.shape[1:] != IMAGE_SHAPE:
             raise ValueError(f"the tiny model takes 32×32 RGB images, got {pixels.shape[2:]}")
         scaled = pixels.astype(np.float32) / 255
@@ -105,11 +108,17 @@ class GatedPredictor:
         self.entered = threading.Event()
 
     def predict(self, images: list[bytes]) -> list[list[float]]:
+        return self._after_gate(self.inner.predict, images)
+
+    def predict_pixels(self, images: list[np.ndarray]) -> list[list[float]]:
+        return self._after_gate(self.inner.predict_pixels, images)
+
+    def _after_gate(self, predict, images: list) -> list[list[float]]:
         self.batch_sizes.append(len(images))
         self.entered.set()
         if not self.gate.wait(10):
             raise TimeoutError("the test never opened the gate")
-        return self.inner.predict(images)
+        return predict(images)
 
 
 class FakeClock:

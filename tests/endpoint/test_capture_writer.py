@@ -8,7 +8,10 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from click.testing import CliRunner
 from .endpoint_support import FakeClock, FlakyStorage
+
+from scones.backends.local.capture_spool import CaptureSpool
 
 from scones.backends.local.capture_writer import (
     CaptureWriteError,
@@ -21,6 +24,7 @@ from scones.backends.local.capture_writer import (
 )
 from scones.bucket_layout import capture_prefix
 from scones.capture import CaptureConfig, build_record
+from scones.monitoring.command import monitor_command
 
 START = datetime(2026, 1, 15, 10, 59, 58, 500000, tzinfo=timezone.utc)
 CONFIG = CaptureConfig("s3://unused/data_capture")
@@ -177,3 +181,67 @@ def test_records_that_cannot_be_written_are_reported_on_close(storage, prefix):
         f"{prefix}/2026/01/15/10/59-58-500-00000000-0000-4000-8000-000000000009.jsonl. "
         "Check that the bucket exists and S3 answers")
     assert writer.failures == 2
+
+
+# -------------------------------------------------------------------------- spool
+
+def spool_for(root, prefix, name="00000000-0000-4000-8000-0000000000aa"):
+    return CaptureSpool(root, prefix, new_id=lambda: name)
+
+
+def test_a_record_is_on_local_disk_from_the_moment_it_is_buffered(storage, prefix, tmp_path):
+    writer = CaptureWriter(storage, prefix, clock=FakeClock(START), spool=spool_for(tmp_path, prefix))
+    writer.add(record(1))
+    journal = tmp_path / prefix.bucket / prefix.key / "00000000-0000-4000-8000-0000000000aa.jsonl"
+    assert journal.read_text() == record(1).to_line()
+    writer.close()
+    assert not journal.exists()  # in S3 now, so gone from the spool
+    assert stored_event_ids(storage, prefix) == [str(uuid.UUID(int=1))]
+
+
+def test_records_s3_refuses_at_shutdown_stay_in_the_spool_named_and_the_next_start_writes_them(
+        storage, prefix, tmp_path):
+    down = FlakyStorage(storage, failing_puts=10**6)
+    writer = CaptureWriter(down, prefix, policy=FlushPolicy(max_records=1000, max_age_seconds=3600),
+                           retry=RetryPolicy(attempts=1), clock=FakeClock(START), spool=spool_for(tmp_path, prefix))
+    for number in range(100):
+        writer.add(record(number))
+    with pytest.raises(CaptureWriteError) as caught:
+        writer.close()
+    journal = tmp_path / prefix.bucket / prefix.key / "00000000-0000-4000-8000-0000000000aa.jsonl"
+    assert f"They are kept on disk in {journal}: the endpoint's next start writes them to S3" in str(caught.value)
+    assert journal.read_text() == "".join(record(number).to_line() for number in range(100))
+    assert list(storage.list(str(prefix))) == []
+
+    restarted = CaptureWriter(storage, prefix, clock=FakeClock(START), spool=spool_for(tmp_path, prefix, "other"))
+    restarted.flush()
+    restarted.close()
+    assert sorted(stored_event_ids(storage, prefix)) == sorted(str(uuid.UUID(int=n)) for n in range(100))
+    assert not journal.exists()
+
+
+def test_monitor_from_dir_reads_the_spooled_records(storage, prefix, tmp_path):
+    writer = CaptureWriter(FlakyStorage(storage, failing_puts=10**6), prefix, retry=RetryPolicy(attempts=1),
+                           clock=FakeClock(START), spool=spool_for(tmp_path, prefix))
+    for number in range(3):
+        writer.add(record(number))
+    with pytest.raises(CaptureWriteError):
+        writer.close()
+    result = CliRunner().invoke(monitor_command, ["--from-dir", str(tmp_path), "--out", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    assert "3 record(s): 3 inference(s), 0 malformed" in result.output
+
+
+def test_a_journal_another_live_writer_holds_is_not_taken_and_a_torn_last_line_is_left_out(storage, prefix, tmp_path):
+    live = CaptureWriter(FlakyStorage(storage, failing_puts=10**6), prefix, retry=RetryPolicy(attempts=1),
+                         clock=FakeClock(START), spool=spool_for(tmp_path, prefix, "live"))
+    live.add(record(1))
+    torn = tmp_path / prefix.bucket / prefix.key / "torn.jsonl"
+    torn.write_text(record(2).to_line() + record(3).to_line()[:20])
+    other = CaptureWriter(storage, prefix, clock=FakeClock(START), spool=spool_for(tmp_path, prefix, "other"))
+    other.flush()
+    other.close()
+    assert stored_event_ids(storage, prefix) == [str(uuid.UUID(int=2))]
+    assert (tmp_path / prefix.bucket / prefix.key / "live.jsonl").exists() and not torn.exists()
+    with pytest.raises(CaptureWriteError):
+        live.close()

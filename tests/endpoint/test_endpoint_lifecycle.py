@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -151,3 +152,24 @@ def test_shutdown_flushes_capture_and_reports_records_it_could_not_write(storage
             flaky.failing_puts = flaky.put_attempts + 1000  # S3 goes away before the capture is flushed
     assert flaky.put_attempts >= 2
     assert capture_lines(storage, bucket) == []
+
+
+def test_captures_s3_refused_at_shutdown_are_spooled_and_written_by_the_next_start(storage, bucket, model_uri,
+                                                                                    capture_spool):
+    flaky = FlakyStorage(storage)
+    images = [png_image(seed) for seed in range(100)]
+    with pytest.raises(CaptureWriteError) as caught:
+        with served_endpoint(flaky, bucket, model_uri, retry=RetryPolicy(attempts=1)) as server:
+            client = runtime_client(server.url)
+            for image in images:
+                client.invoke_endpoint(EndpointName=ENDPOINT, ContentType="image/png", Body=image)
+            flaky.failing_puts = flaky.put_attempts + 10**6  # S3 goes away before the capture is flushed
+    assert f"They are kept on disk in {capture_spool / bucket / 'data_capture' / ENDPOINT / 'AllTraffic'}" \
+        in str(caught.value)
+    assert capture_lines(storage, bucket) == []
+
+    with served_endpoint(storage, bucket, model_uri):  # the next start, with S3 back
+        pass
+    captured = [base64.b64decode(line["captureData"]["endpointInput"]["data"]) for line in capture_lines(storage, bucket)]
+    assert sorted(captured) == sorted(images)
+    assert list(capture_spool.rglob("*.jsonl")) == []

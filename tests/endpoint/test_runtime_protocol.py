@@ -23,6 +23,7 @@ from scones.backends.local.endpoint_records import EndpointRecord, record_endpoi
 from scones.backends.local.endpoints import deploy_local_endpoint, serve
 from scones.backends.local.micro_batcher import BatchPolicy
 from scones.backends.local.runtime_server import MAX_PAYLOAD_BYTES
+from scones.images import decode_image
 
 LOGS = ("See https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1"
         f"#logEventViewer:group=/aws/sagemaker/Endpoints/{ENDPOINT} in account 000000000000 "
@@ -130,7 +131,7 @@ def test_a_target_variant_the_endpoint_lacks_is_a_validation_error(client):
 
 
 class Exploding(TinyPredictor):
-    def predict(self, images):
+    def predict_pixels(self, images):
         raise RuntimeError("weights on fire")
 
 
@@ -154,7 +155,7 @@ def test_a_full_model_queue_is_the_containers_503_as_a_model_error(storage, buck
                                  kwargs=dict(EndpointName=ENDPOINT, ContentType="image/png", Body=png_image(1)))
         first.start()
         assert gated.entered.wait(10)  # the worker holds the first request; the queue is empty
-        queued = server.resolver.resolve(ENDPOINT).container.batcher.submit(png_image(2))  # fills the queue
+        queued = server.resolver.resolve(ENDPOINT).container.batcher.submit(decode_image(png_image(2)))  # fills
         error = invoke_error(client, EndpointName=ENDPOINT, ContentType="image/png", Body=png_image(3))
         gate.set()
         first.join()

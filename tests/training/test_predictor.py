@@ -17,7 +17,7 @@ from .synthetic_data import synthetic_image, tiny_hyperparameters
 
 from scones.backends.local.predictor import Predictor, load_predictor
 from scones.backends.local.training import LabelledImages, train_network
-from scones.images import ImageDecodeError, encode_png
+from scones.images import ImageDecodeError, decode_image, encode_png
 from scones.model_artifact import (
     ArtifactError,
     ModelMetadata,
@@ -176,3 +176,20 @@ def test_params_that_do_not_fit_the_symbol_are_refused():
     with pytest.raises(ArtifactError, match=r"^model.tar.gz: the .params lacks 1 weight\(s\) the symbol needs "
                                             r"\(fc_weight\); the symbol and params come from different models$"):
         Predictor.from_artifact(sagemaker_style_tarball(drop="fc_weight"))
+
+
+def test_a_model_asking_for_huge_input_images_is_refused_when_loaded(tarball):
+    artifact = read_model_tarball(tarball)
+    huge = build_model_tarball(artifact.symbol_json, {artifact.epoch: artifact.params}, (1, 3, 100000, 100000))
+    with pytest.raises(ArtifactError, match=r"^model.tar.gz: model-shapes.json asks for 100000×100000 input images, "
+                                            r"over the 4,194,304 pixels \(2048×2048\) a served model may take: one "
+                                            r"image alone would need 111.8 GiB. Train with a smaller image_shape$"):
+        Predictor.from_artifact(huge)
+
+
+def test_decoded_pixels_are_predicted_as_their_encoded_images_are(tarball, pngs):
+    predictor = Predictor.from_artifact(tarball)
+    pixels = [decode_image(png) for png in pngs]
+    assert predictor.predict_pixels(pixels) == predictor.predict(pngs)
+    larger = np.asarray(Image.fromarray(pixels[0]).resize((64, 48)))
+    assert predictor.predict_pixels([larger]) == predictor.predict([encode_png(larger)])
