@@ -159,11 +159,14 @@ def test_work_is_bounded_by_the_pool_while_ping_still_answers(storage, bucket, m
             client.start()
         assert gated.entered.wait(10)
         assert ping(server) == 200  # answered by the event loop while both workers wait on the model
-        workers = [t for t in threading.enumerate() if t.name.startswith(f"http worker {port}")]
-        assert len(workers) == 2
+        def workers() -> int:
+            return sum(t.name.startswith(f"http worker {port}") for t in threading.enumerate())
+
+        assert 1 <= workers() <= 2  # the pool starts workers as requests come, never more than its size
         gate.set()
         for client in clients:
             client.join()
+        assert workers() <= 2
     assert statuses == [200] * 5
 
 
