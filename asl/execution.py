@@ -23,7 +23,7 @@ from typing import Any, Mapping
 from .clock import Clock, RealClock, iso_timestamp
 from .definition import Definition, load, substitute
 from .errors import QUERY_EVALUATION_ERROR, RUNTIME, TIMEOUT, Interrupt, StatesError, internal_failure
-from .history import History
+from .history import History, HistoryLimitReached
 from .ids import random_uuid
 from .mock_config import mocked_resources
 from .paths import Scope
@@ -141,7 +141,7 @@ class _Visit:
 
     def failed(self, error: StatesError) -> StatesError:
         """Dress an evaluation failure as AWS reports it (once): prefix its cause, record EvaluationFailed."""
-        if isinstance(error, _LocatedError) or error.error not in (RUNTIME, QUERY_EVALUATION_ERROR):
+        if isinstance(error, (_LocatedError, HistoryLimitReached)) or error.error not in (RUNTIME, QUERY_EVALUATION_ERROR):
             return error
         cause = (
             f"An error occurred while executing the state '{self.state.name}' "
