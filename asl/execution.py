@@ -23,6 +23,7 @@ from typing import Any, Mapping
 from .clock import Clock, RealClock, iso_timestamp
 from .definition import Definition, load, substitute
 from .errors import QUERY_EVALUATION_ERROR, RUNTIME, TIMEOUT, Interrupt, StatesError, internal_failure
+from . import json_depth
 from .history import History, HistoryLimitReached
 from .ids import random_uuid
 from .mock_config import mocked_resources
@@ -392,6 +393,8 @@ class StateMachine:
         clock = clock or RealClock()
         rng = rng if rng is not None else _SHARED_RANDOM
         name = name or random_uuid(rng)
+        if not isinstance(input, str):
+            json_depth.check_value(input, "the execution input")
         # The caller's value is checked by a full encoder: it may not be JSON, or may be circular.
         input_text = input if isinstance(input, str) else json.dumps({} if input is None else input, separators=(",", ":"),
                                                                      ensure_ascii=False)
@@ -401,7 +404,7 @@ class StateMachine:
             execution_arn=f"arn:aws:states:{resources.region}:{resources.account}:execution:{self.name}:{name}",
             name=name,
             state_machine_arn=self.arn(resources),
-            input=json.loads(input_text),
+            input=json_depth.parse(input_text, "the execution input"),
             start_date=clock.now(),
         )
         role_arn = role_arn or f"arn:aws:iam::{resources.account}:role/service-role/StepFunctions-{self.name}-role"

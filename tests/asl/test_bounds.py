@@ -1,9 +1,20 @@
-"""Executions end where AWS ends them: the 25,000-event history quota.
+"""Executions end where AWS ends them (the 25,000-event history quota), and sizes are checked before building.
 
 https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
 """
 
-from scones.asl import FAILED
+import json
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, strategies as st
+
+from scones.asl import FAILED, StateMachine, validate
+from scones.asl.cli import asl_group
+from scones.asl.definition import DefinitionLoadError
+from scones.asl.intrinsics import InvalidArguments, array_range
+from scones.asl.json_depth import MAX_DEPTH, TooDeep
+from scones.asl.validation import Diagnostic
 
 LIMIT_CAUSE = "The execution reached the maximum number of history events (25000)."
 
@@ -39,3 +50,77 @@ def test_a_retry_of_99999999_attempts_fails_at_the_history_quota(run, clock):
     execution = run(definition, {}, resources={"flaky": flaky})
     _ends_at_the_quota(execution)
     assert 8_000 < len(clock.sleeps) < 25_000
+
+
+# --- sizes checked before anything is built --------------------------------------------------------------------
+
+
+def _pass(parameters: dict, language: str = "JSONPath") -> dict:
+    field = "Parameters" if language == "JSONPath" else "Output"
+    return {"StartAt": "P", "QueryLanguage": language, "States": {"P": {"Type": "Pass", field: parameters, "End": True}}}
+
+
+@pytest.mark.parametrize("end", ["1000000000", "1e300", "-1e300"])
+def test_array_range_counts_against_the_1000_item_limit_before_building(run, end):
+    step = -1 if end.startswith("-") else 1
+    execution = run(_pass({"r.$": f"States.ArrayRange(0, {end}, {step})"}), {})
+    assert (execution.status, execution.error) == (FAILED, "States.Runtime")
+    assert execution.cause.endswith("Invalid arguments in States.ArrayRange")
+
+
+@given(st.integers(-3000, 3000), st.integers(-3000, 3000), st.integers(-50, 50).filter(bool))
+def test_array_range_is_the_inclusive_range_or_refused(start, end, step):
+    expected = list(range(start, end + (1 if step > 0 else -1), step))
+    if len(expected) <= 1000:
+        assert array_range(start, end, step) == expected
+    else:
+        with pytest.raises(InvalidArguments):
+            array_range(start, end, step)
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def test_input_as_deep_as_the_bound_runs_and_deeper_is_refused_before_parsing(run):
+    deepest = json.loads(_nested(MAX_DEPTH))
+    assert run(_pass({"copy.$": "$"}), deepest).output_value == {"copy": deepest}
+    for refused in (_nested(50_000), json.loads(_nested(MAX_DEPTH + 1))):
+        with pytest.raises(TooDeep, match=f"the execution input nests deeper than {MAX_DEPTH} levels"):
+            run(_pass({"copy.$": "$"}), refused)
+
+
+def test_string_to_json_of_deep_text_fails_the_execution(run):
+    execution = run(_pass({"v.$": "States.StringToJson($.text)"}), {"text": _nested(50_000)})
+    assert (execution.status, execution.error) == (FAILED, "States.Runtime")
+    assert execution.cause.endswith("Invalid arguments in States.StringToJson")
+    parsed = run(_pass("{% $parse($states.input.text) %}", "JSONata"), {"text": _nested(50_000)})
+    assert (parsed.status, parsed.error) == (FAILED, "States.QueryEvaluationError")
+    assert run(_pass({"v.$": "States.StringToJson($.text)"}), {"text": _nested(100)}).output_value == {
+        "v": json.loads(_nested(100))}
+
+
+DEEP_DEFINITION = '{"StartAt":"P","States":{"P":{"Type":"Pass","Result":%s,"End":true}}}' % _nested(100_000)
+
+
+def test_a_100000_deep_definition_is_a_validation_error():
+    assert validate(DEEP_DEFINITION) == [Diagnostic(
+        "", f"definition text nests deeper than {MAX_DEPTH} levels of arrays and objects; flatten it",
+        "INVALID_JSON_DESCRIPTION")]
+    with pytest.raises(DefinitionLoadError, match="nests deeper"):
+        StateMachine(DEEP_DEFINITION)
+    deep_dict = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": json.loads(_nested(MAX_DEPTH)), "End": True}}}
+    assert [diagnostic.message for diagnostic in validate(deep_dict)] == [
+        f"the definition nests deeper than {MAX_DEPTH} levels of arrays and objects; flatten it"]
+
+
+def test_scones_asl_validate_and_run_refuse_deep_json_without_a_traceback(tmp_path):
+    path = tmp_path / "deep.asl.json"
+    path.write_text(DEEP_DEFINITION)
+    result = CliRunner().invoke(asl_group, ["validate", str(path)])
+    assert (result.exit_code, result.output) == (
+        1, f"/: {path} nests deeper than {MAX_DEPTH} levels of arrays and objects; flatten it\n")
+    path.write_text(json.dumps(_pass({"copy.$": "$"})))
+    result = CliRunner().invoke(asl_group, ["run", str(path), "--input", _nested(50_000)])
+    assert result.exit_code == 2 and result.exception.__class__ is SystemExit
+    assert f"the value nests deeper than {MAX_DEPTH} levels" in result.output
