@@ -127,7 +127,8 @@ class _Visit:
         self.task_token: str | None = None
 
     def scope(self, input: Any, map_item: tuple[int, Any] | None = None) -> Scope:
-        return Scope(input, lambda: self.context_object(map_item), self.branch.variables, self.run.random)
+        return Scope(input, lambda: self.context_object(map_item), self.branch.variables, self.run.random,
+                     lambda: self.run.check(self.branch))
 
     def context_object(self, map_item: tuple[int, Any] | None = None) -> dict:
         state = {"EnteredTime": iso_timestamp(self.entered_time), "Name": self.state.name}

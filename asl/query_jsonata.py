@@ -24,7 +24,7 @@ from jsonata.jexception import JException
 from jsonata.utils import Utils
 
 from . import jsonata_functions
-from .errors import QUERY_EVALUATION_ERROR, StatesError
+from .errors import QUERY_EVALUATION_ERROR, Interrupt, StatesError
 from .paths import Scope, to_json
 
 OPEN, CLOSE = "{%", "%}"
@@ -116,10 +116,13 @@ class Expression:
         bindings["states"] = reserved
         if self.reads_random:
             bindings.update(jsonata_functions.random_bindings(self.source, scope.random or _fallback_random))
+        bindings[_ENTRY_CALLBACK] = _Budget(self, scope.interrupt).step
         expression = _compiled(self.source)
         jsonata.Jsonata.CURRENT.jsonata = expression  # functions like $now() read the thread's current expression
         try:
             return expression.evaluate(None, bindings)
+        except (Interrupt, QueryEvaluationError):  # stopped or timed out mid-evaluation, or out of steps
+            raise
         except JException as error:
             raise QueryEvaluationError(f"{error}", self.field) from None
         except jsonata_functions.FunctionArgumentError as error:
@@ -141,6 +144,36 @@ class Expression:
 
 
 _fallback_random = random_module.Random()
+
+
+# jsonata-python calls the function bound under this name before it evaluates each node of an expression.
+_ENTRY_CALLBACK = "__evaluate_entry"
+# How many expression nodes one evaluation may evaluate: an endless (tail-)recursion ends here, not never.
+MAX_EVALUATION_STEPS = 1_000_000
+# Every this many steps an evaluation asks whether its execution was stopped or timed out.
+_INTERRUPT_EVERY = 1024
+
+
+class _Budget:
+    """The steps one evaluation has left, and the check that lets ``Execution.stop()`` end it."""
+
+    __slots__ = ("expression", "interrupt", "steps")
+
+    def __init__(self, expression: "Expression", interrupt):
+        self.expression = expression
+        self.interrupt = interrupt
+        self.steps = 0
+
+    def step(self, node, input, environment) -> None:
+        self.steps += 1
+        if self.steps % _INTERRUPT_EVERY == 0:
+            if self.interrupt is not None:
+                self.interrupt()
+            if self.steps > MAX_EVALUATION_STEPS:
+                raise QueryEvaluationError(
+                    f"The JSONata expression '{self.expression.source.strip()}' specified for the field "
+                    f"'{self.expression.field}' did not finish within {MAX_EVALUATION_STEPS:,} evaluation steps",
+                    self.expression.field)
 
 
 def jsonata_type(value: Any) -> str:

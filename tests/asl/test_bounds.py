@@ -1,15 +1,17 @@
-"""Executions end where AWS ends them (the 25,000-event history quota), and sizes are checked before building.
+"""Executions end where AWS ends them (the 25,000-event history quota), sizes are checked before building,
+and an evaluation that never ends is ended: by its step budget, a timeout, or ``stop()``.
 
 https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
 """
 
 import json
+import threading
 
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, strategies as st
 
-from scones.asl import FAILED, StateMachine, validate
+from scones.asl import ABORTED, FAILED, TIMED_OUT, FakeClock, StateMachine, query_jsonata, validate
 from scones.asl.cli import asl_group
 from scones.asl.definition import DefinitionLoadError
 from scones.asl.intrinsics import InvalidArguments, array_range
@@ -124,3 +126,55 @@ def test_scones_asl_validate_and_run_refuse_deep_json_without_a_traceback(tmp_pa
     result = CliRunner().invoke(asl_group, ["run", str(path), "--input", _nested(50_000)])
     assert result.exit_code == 2 and result.exception.__class__ is SystemExit
     assert f"the value nests deeper than {MAX_DEPTH} levels" in result.output
+
+
+# --- evaluations that never end ------------------------------------------------------------------------------
+
+ENDLESS = {"StartAt": "P", "QueryLanguage": "JSONata", "States": {"P": {
+    "Type": "Pass", "Output": "{% ($f := function($x) { $f($x + 1) }; $f(1)) %}", "End": True}}}
+
+
+def test_an_endless_recursive_jsonata_function_fails_the_state_when_its_steps_run_out(run, monkeypatch):
+    monkeypatch.setattr(query_jsonata, "MAX_EVALUATION_STEPS", 20_000)
+    execution = run(ENDLESS, {})
+    assert (execution.status, execution.error) == (FAILED, "States.QueryEvaluationError")
+    assert execution.cause == (
+        "An error occurred while executing the state 'P' (entered at the event id #2). The JSONata expression "
+        "'($f := function($x) { $f($x + 1) }; $f(1))' specified for the field 'Output' did not finish within "
+        "20,000 evaluation steps")
+    assert execution.event_types == ["ExecutionStarted", "PassStateEntered", "EvaluationFailed", "ExecutionFailed"]
+
+
+class _TickingClock(FakeClock):
+    """A second passes on every reading; ``busy`` is set once ``after`` readings were taken."""
+
+    def __init__(self, after: int):
+        super().__init__()
+        self.readings, self.after, self.busy = 0, after, threading.Event()
+
+    def now(self):
+        self.readings += 1
+        if self.readings > self.after:
+            self.busy.set()
+        self.advance(1)
+        return super().now()
+
+
+def _with_timeout(definition: dict, seconds: int) -> dict:
+    return {**definition, "TimeoutSeconds": seconds}
+
+
+def test_an_execution_times_out_in_the_middle_of_an_evaluation(run):
+    execution = run(_with_timeout(ENDLESS, 60), {}, clock=_TickingClock(after=0))
+    assert execution.status == TIMED_OUT
+    assert execution.event_types == ["ExecutionStarted", "PassStateEntered", "ExecutionTimedOut"]
+
+
+def test_stop_ends_an_execution_in_the_middle_of_an_evaluation():
+    clock = _TickingClock(after=20)  # readings past the first few are taken inside the evaluation
+    execution = StateMachine(_with_timeout(ENDLESS, 99_999_999)).start({}, clock=clock)
+    assert clock.busy.wait(10)
+    execution.stop(error="Operator", cause="stopped by hand")
+    execution.wait(10)
+    assert (execution.status, execution.error, execution.cause) == (ABORTED, "Operator", "stopped by hand")
+    assert execution.event_types == ["ExecutionStarted", "PassStateEntered", "ExecutionAborted"]
