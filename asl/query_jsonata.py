@@ -24,6 +24,7 @@ from jsonata.jexception import JException
 from jsonata.utils import Utils
 
 from . import jsonata_functions
+from .jsonata_regex import RegexTimeout, bounded_regex_engine
 from .errors import QUERY_EVALUATION_ERROR, Interrupt, StatesError
 from .paths import Scope, to_json
 
@@ -55,7 +56,7 @@ def is_partial_expression(value: Any) -> bool:
 def check_syntax(text: str) -> None:
     """Raise :class:`JsonataSyntaxError` unless ``{% text %}`` parses."""
     try:
-        jsonata.Jsonata(text[2:-2])
+        jsonata.Jsonata(text[2:-2], bounded_regex_engine)
     except JException as error:
         raise JsonataSyntaxError(f"'{text}' is not a valid JSONata expression: {error}") from None
 
@@ -70,7 +71,7 @@ def _compiled(source: str) -> jsonata.Jsonata:
         cache = _per_thread.cache = {}
     expression = cache.get(source)
     if expression is None:
-        expression = jsonata.Jsonata(source)
+        expression = jsonata.Jsonata(source, bounded_regex_engine)
         expression.set_output_convert_nulls(False)  # keep JSON null apart from "undefined"
         jsonata_functions.register_static(expression)
         cache[source] = expression
@@ -125,7 +126,7 @@ class Expression:
             raise
         except JException as error:
             raise QueryEvaluationError(f"{error}", self.field) from None
-        except jsonata_functions.FunctionArgumentError as error:
+        except (jsonata_functions.FunctionArgumentError, RegexTimeout) as error:
             raise QueryEvaluationError(str(error), self.field) from None
         except RecursionError:
             raise QueryEvaluationError("The JSONata expression recursed too deeply", self.field) from None

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, strategies as st
 
-from scones.asl import ABORTED, FAILED, TIMED_OUT, FakeClock, StateMachine, query_jsonata, validate
+from scones.asl import ABORTED, FAILED, TIMED_OUT, FakeClock, StateMachine, jsonata_regex, query_jsonata, validate
 from scones.asl.cli import asl_group
 from scones.asl.definition import DefinitionLoadError
 from scones.asl.intrinsics import InvalidArguments, array_range
@@ -178,3 +178,21 @@ def test_stop_ends_an_execution_in_the_middle_of_an_evaluation():
     execution.wait(10)
     assert (execution.status, execution.error, execution.cause) == (ABORTED, "Operator", "stopped by hand")
     assert execution.event_types == ["ExecutionStarted", "PassStateEntered", "ExecutionAborted"]
+
+
+@pytest.mark.parametrize("call", ["$match($states.input.text, /(a|aa)+$/)", "$contains($states.input.text, /(a|aa)+$/)",
+                                  '$replace($states.input.text, /(a|aa)+$/, "b")', "$split($states.input.text, /(a|aa)+$/)"])
+def test_a_catastrophic_regex_fails_the_state_when_its_match_runs_out_of_time(run, monkeypatch, call):
+    """``(a|aa)+$`` backtracks through Fibonacci(60) paths on 60 a's and a '!': Python's re would never finish."""
+    monkeypatch.setattr(jsonata_regex, "MATCH_TIMEOUT_SECONDS", 0.05)
+    execution = run(_pass("{% " + call + " %}", "JSONata"), {"text": "a" * 60 + "!"})
+    assert (execution.status, execution.error) == (FAILED, "States.QueryEvaluationError")
+    assert execution.cause.endswith("the regular expression /(a|aa)+$/ did not finish matching within 0.05 s")
+
+
+def test_the_bounded_regex_engine_matches_as_jsonata_documents(run):
+    output = run(_pass({"match": "{% $match('ab AB', /a(b)/i) %}", "replace": "{% $replace('Hello World', /o/, '0') %}",
+                        "split": "{% $split('a1b22c', /[0-9]+/) %}", "contains": "{% $contains('abc', /B/i) %}"},
+                       "JSONata"), {}).output_value
+    assert output == {"match": [{"match": "ab", "index": 0, "groups": ["b"]}, {"match": "AB", "index": 3, "groups": ["B"]}],
+                      "replace": "Hell0 W0rld", "split": ["a", "b", "c"], "contains": True}
