@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, strategies as st
 
-from scones.asl import ABORTED, FAILED, TIMED_OUT, FakeClock, StateMachine, jsonata_regex, query_jsonata, validate
+from scones.asl import (ABORTED, FAILED, TIMED_OUT, FakeClock, RealClock, StateMachine, jsonata_regex, query_jsonata,
+                        validate)
 from scones.asl.cli import asl_group
 from scones.asl.definition import DefinitionLoadError
 from scones.asl.intrinsics import InvalidArguments, array_range
@@ -196,3 +197,33 @@ def test_the_bounded_regex_engine_matches_as_jsonata_documents(run):
                        "JSONata"), {}).output_value
     assert output == {"match": [{"match": "ab", "index": 0, "groups": ["b"]}, {"match": "AB", "index": 3, "groups": ["B"]}],
                       "replace": "Hell0 W0rld", "split": ["a", "b", "c"], "contains": True}
+
+
+class _SignallingClock(RealClock):
+    """The real clock, saying when the run starts to sleep."""
+
+    def __init__(self):
+        self.sleeping = threading.Event()
+
+    def sleep(self, seconds, wake=None):
+        self.sleeping.set()
+        super().sleep(seconds, wake)
+
+
+@pytest.mark.parametrize("definition", [
+    {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}},
+    {"StartAt": "W", "TimeoutSeconds": 7200, "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}},
+    {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:down",
+                                      "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 3600}], "End": True}}},
+], ids=["wait", "wait-within-timeout", "retry-interval"])
+def test_stop_wakes_an_execution_sleeping_on_the_real_clock(definition):
+    def down(event, context):
+        raise RuntimeError("down")
+
+    clock = _SignallingClock()
+    execution = StateMachine(definition).start({}, clock=clock, resources={"down": down})
+    assert clock.sleeping.wait(10)
+    execution.stop(error="Operator", cause="stopped by hand")
+    execution.wait(10)  # an hour's sleep that did not wake would fail here
+    assert (execution.status, execution.error) == (ABORTED, "Operator")
+    assert execution.event_types[-1] == "ExecutionAborted"
