@@ -332,6 +332,8 @@ class _Run:
             self.event(root, "ExecutionSucceeded", {"output": output_text, "outputDetails": NOT_TRUNCATED})
             execution.output, execution.status = output_text, SUCCEEDED
         except StatesError as failure:
+            if isinstance(failure, HistoryLimitReached):  # whichever branch filled it, the failure follows the last event
+                root.last_event = len(self.history)
             details = {key: value for key, value in (("error", failure.error), ("cause", failure.cause)) if value is not None}
             self.event(root, "ExecutionFailed", details or None)
             execution.error, execution.cause, execution.status = failure.error, failure.cause, FAILED

@@ -41,6 +41,14 @@ def test_a_choice_looping_to_itself_fails_at_the_history_quota(run):
     assert execution.history[-2]["type"] == "ChoiceStateExited"
 
 
+@pytest.mark.parametrize("max_workers", [1, 4])
+def test_looping_map_iterations_fail_at_the_history_quota_on_every_thread(run, max_workers):
+    definition = {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemsPath": "$.items", "ItemProcessor": {"StartAt": "Loop", "States": SPIN["States"]},
+        "End": True}}}
+    _ends_at_the_quota(run(definition, {"items": list(range(8))}, max_workers=max_workers))
+
+
 def test_a_retry_of_99999999_attempts_fails_at_the_history_quota(run, clock):
     definition = {"StartAt": "Flaky", "States": {"Flaky": {
         "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:flaky", "Next": "Caught",
