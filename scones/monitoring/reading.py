@@ -228,7 +228,7 @@ def parse_line(location: str, line_number: int, raw: bytes, *, now: datetime) ->
         return None
     try:
         line = text.decode("utf-8")
-        if json_depth.text_depth(line) > json_depth.MAX_DEPTH:
+        if json_depth.nests_too_deep(line):
             raise CaptureFormatError(f"nests deeper than {json_depth.MAX_DEPTH} levels; no capture record does")
         record = parse_record(line)
     except UnicodeDecodeError as error:

@@ -45,7 +45,7 @@ def captured_probabilities(located: LocatedRecord) -> list[float]:
     output = located.record.endpoint_output
     try:
         body = output.body()
-        if json_depth.text_depth(body.decode("utf-8")) > json_depth.MAX_DEPTH:
+        if json_depth.nests_too_deep(body.decode("utf-8")):
             raise OutputFormatError(f"endpointOutput.data nests deeper than {json_depth.MAX_DEPTH} levels; "
                                     "it must be one flat list of probabilities")
         return parse_inferences(body)

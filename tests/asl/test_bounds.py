@@ -16,6 +16,7 @@ from scones.asl import (ABORTED, FAILED, TIMED_OUT, FakeClock, RealClock, StateM
 from scones.asl.cli import asl_group
 from scones.asl.definition import DefinitionLoadError
 from scones.asl.intrinsics import InvalidArguments, array_range
+from scones.asl import json_depth
 from scones.asl.json_depth import MAX_DEPTH, TooDeep
 from scones.asl.validation import Diagnostic
 
@@ -235,3 +236,23 @@ def test_stop_wakes_an_execution_sleeping_on_the_real_clock(definition):
     execution.wait(10)  # an hour's sleep that did not wake would fail here
     assert (execution.status, execution.error) == (ABORTED, "Operator")
     assert execution.event_types[-1] == "ExecutionAborted"
+
+
+def _reference_depth(value) -> int:
+    if isinstance(value, dict):
+        value = list(value.values())
+    return 1 + max(map(_reference_depth, value), default=0) if isinstance(value, list) else 0
+
+
+_json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab'),
+                            lambda children: st.lists(children, max_size=3)
+                            | st.dictionaries(st.text(alphabet='[]{}"\\ab', max_size=3), children, max_size=3),
+                            max_leaves=30)
+
+
+@given(_json_values)
+def test_depth_of_text_and_of_values_is_the_nesting_of_arrays_and_objects(value):
+    """Brackets inside strings (escaped quotes included) do not count."""
+    depth = _reference_depth(value)
+    assert json_depth.text_depth(json.dumps(value)) == json_depth.value_depth(value) == depth
+    assert json_depth.nests_too_deep(json.dumps(value)) is (depth > MAX_DEPTH)
