@@ -59,6 +59,8 @@ def check_syntax(text: str) -> None:
         jsonata.Jsonata(text[2:-2], bounded_regex_engine)
     except JException as error:
         raise JsonataSyntaxError(f"'{text}' is not a valid JSONata expression: {error}") from None
+    except RecursionError:  # jsonata-python's parser recurses once per level of nesting
+        raise JsonataSyntaxError(f"the JSONata expression '{text[:40]}…' nests too deeply to parse") from None
 
 
 _per_thread = threading.local()

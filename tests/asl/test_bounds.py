@@ -256,3 +256,11 @@ def test_depth_of_text_and_of_values_is_the_nesting_of_arrays_and_objects(value)
     depth = _reference_depth(value)
     assert json_depth.text_depth(json.dumps(value)) == json_depth.value_depth(value) == depth
     assert json_depth.nests_too_deep(json.dumps(value)) is (depth > MAX_DEPTH)
+
+
+@pytest.mark.parametrize("opening, closing", [("[", "]"), ("(", ")")])
+def test_a_jsonata_expression_nesting_too_deeply_to_parse_is_a_validation_error(opening, closing):
+    expression = "{% " + opening * 20_000 + "1" + closing * 20_000 + " %}"
+    [diagnostic] = validate(_pass(expression, "JSONata"))
+    assert diagnostic.pointer == "/States/P/Output"
+    assert diagnostic.message == f"the JSONata expression '{expression[:40]}…' nests too deeply to parse"
