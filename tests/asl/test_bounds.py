@@ -11,12 +11,11 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, strategies as st
 
-from scones.asl import (ABORTED, FAILED, TIMED_OUT, FakeClock, RealClock, StateMachine, jsonata_regex, query_jsonata,
-                        validate)
+from scones.asl import (ABORTED, FAILED, TIMED_OUT, FakeClock, RealClock, StateMachine, json_depth, jsonata_regex,
+                        query_jsonata, validate)
 from scones.asl.cli import asl_group
 from scones.asl.definition import DefinitionLoadError
 from scones.asl.intrinsics import InvalidArguments, array_range
-from scones.asl import json_depth
 from scones.asl.json_depth import MAX_DEPTH, TooDeep
 from scones.asl.validation import Diagnostic
 
