@@ -24,6 +24,7 @@ from pathlib import Path
 
 import click
 
+from . import json_depth
 from .clock import FakeClock
 from .definition import DefinitionLoadError, SubstitutionError, load, substitute
 from .execution import SUCCEEDED, execute
@@ -74,7 +75,9 @@ def _json_option(_ctx, param, value: str | None):
         except OSError as error:
             raise click.BadParameter(f"cannot read {value[1:]} ({error.strerror})") from None
     try:
-        return json.loads(text)
+        return json_depth.parse(text, "the value")
+    except json_depth.TooDeep as error:
+        raise click.BadParameter(str(error)) from None
     except json.JSONDecodeError as error:
         raise click.BadParameter(f"not JSON ({error.msg} at line {error.lineno} column {error.colno}); "
                                  f"pass JSON text or @FILE") from None

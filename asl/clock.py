@@ -19,19 +19,23 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware (UTC)."""
 
-    def sleep(self, seconds: float) -> None:
-        """Let ``seconds`` pass."""
+    def sleep(self, seconds: float, wake: threading.Event | None = None) -> None:
+        """Let ``seconds`` pass, or return early once ``wake`` is set (the execution was stopped)."""
 
 
 class RealClock:
-    """Wall-clock time; ``sleep`` really sleeps."""
+    """Wall-clock time; ``sleep`` really sleeps, and wakes as soon as ``wake`` is set."""
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
 
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
+    def sleep(self, seconds: float, wake: threading.Event | None = None) -> None:
+        if seconds <= 0:
+            return
+        if wake is None:
             time.sleep(seconds)
+        else:
+            wake.wait(seconds)
 
 
 class FakeClock:
@@ -52,7 +56,8 @@ class FakeClock:
         with self._lock:
             return self._now
 
-    def sleep(self, seconds: float) -> None:
+    def sleep(self, seconds: float, wake: threading.Event | None = None) -> None:
+        """Time passes at once, so there is nothing to wake from: ``wake`` is ignored."""
         with self._lock:
             self.sleeps.append(seconds)
             if seconds > 0:

@@ -13,6 +13,8 @@ import os
 import re
 from typing import Any, Mapping, Union
 
+from . import json_depth
+
 Definition = Union[str, bytes, os.PathLike, Mapping[str, Any]]
 
 # ${Name} is replaced; ${!Name} is CloudFormation's escape for a literal ${Name}.
@@ -39,6 +41,10 @@ def load(definition: Definition) -> dict:
     string or path-like is a file name.
     """
     if isinstance(definition, Mapping):
+        try:
+            json_depth.check_value(definition, "the definition")
+        except json_depth.TooDeep as error:
+            raise DefinitionLoadError(str(error)) from None
         return dict(definition)
     if isinstance(definition, bytes):
         definition = definition.decode("utf-8")
@@ -55,7 +61,9 @@ def load(definition: Definition) -> dict:
 
 def _parse(text: str, origin: str) -> dict:
     try:
-        value = json.loads(text)
+        value = json_depth.parse(text, origin)
+    except json_depth.TooDeep as error:
+        raise DefinitionLoadError(str(error)) from None
     except json.JSONDecodeError as error:
         raise DefinitionLoadError(
             f"{origin} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"

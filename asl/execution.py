@@ -23,7 +23,8 @@ from typing import Any, Mapping
 from .clock import Clock, RealClock, iso_timestamp
 from .definition import Definition, load, substitute
 from .errors import QUERY_EVALUATION_ERROR, RUNTIME, TIMEOUT, Interrupt, StatesError, internal_failure
-from .history import History
+from . import json_depth
+from .history import History, HistoryLimitReached
 from .ids import random_uuid
 from .mock_config import mocked_resources
 from .paths import Scope
@@ -62,6 +63,7 @@ class Execution:
     _history: History | None = field(default=None, repr=False)  # set when the execution is prepared
     _finished: threading.Event | None = field(default=None, repr=False)  # set by start()
     _stop_reason: tuple | None = field(default=None, repr=False)
+    _stopping: threading.Event = field(default_factory=threading.Event, repr=False)  # wakes a sleeping run
 
     def wait(self, timeout: float | None = None) -> "Execution":
         """Block until an execution begun with :meth:`StateMachine.start` ends."""
@@ -70,8 +72,14 @@ class Execution:
         return self
 
     def stop(self, error: str | None = None, cause: str | None = None) -> None:
-        """Ask a running execution to stop (StopExecution): it ends ABORTED at its next state boundary."""
+        """Ask a running execution to stop (StopExecution): it ends ABORTED promptly.
+
+        The run notices at its next state boundary, within 1,024 steps of a
+        JSONata evaluation, or at once in a Wait or a Retry interval; a Task's
+        handler already running is not interrupted (its result is discarded).
+        """
         self._stop_reason = (error, cause)
+        self._stopping.set()
 
     @property
     def history(self) -> list[dict]:
@@ -126,7 +134,8 @@ class _Visit:
         self.task_token: str | None = None
 
     def scope(self, input: Any, map_item: tuple[int, Any] | None = None) -> Scope:
-        return Scope(input, lambda: self.context_object(map_item), self.branch.variables, self.run.random)
+        return Scope(input, lambda: self.context_object(map_item), self.branch.variables, self.run.random,
+                     lambda: self.run.check(self.branch))
 
     def context_object(self, map_item: tuple[int, Any] | None = None) -> dict:
         state = {"EnteredTime": iso_timestamp(self.entered_time), "Name": self.state.name}
@@ -141,7 +150,7 @@ class _Visit:
 
     def failed(self, error: StatesError) -> StatesError:
         """Dress an evaluation failure as AWS reports it (once): prefix its cause, record EvaluationFailed."""
-        if isinstance(error, _LocatedError) or error.error not in (RUNTIME, QUERY_EVALUATION_ERROR):
+        if isinstance(error, (_LocatedError, HistoryLimitReached)) or error.error not in (RUNTIME, QUERY_EVALUATION_ERROR):
             return error
         cause = (
             f"An error occurred while executing the state '{self.state.name}' "
@@ -221,13 +230,14 @@ class _Run:
 
     def sleep_until(self, branch: _Branch, moment: datetime) -> None:
         """Wait until ``moment`` (a Wait state, a retry interval), but not past the execution's timeout."""
-        now = self.clock.now()
+        now, wake = self.clock.now(), self.execution._stopping
         if self.deadline is not None and moment >= self.deadline:
-            self.clock.sleep(max(0.0, (self.deadline - now).total_seconds()))
+            self.clock.sleep(max(0.0, (self.deadline - now).total_seconds()), wake)
+            self.check(branch)  # a stop during the sleep is an abort, not a timeout
             raise _Halt(TIMED_OUT)
         seconds = (moment - now).total_seconds()
         if seconds > 0:
-            self.clock.sleep(seconds)
+            self.clock.sleep(seconds, wake)
         self.check(branch)
 
     # --- running graphs --------------------------------------------------------------
@@ -322,6 +332,8 @@ class _Run:
             self.event(root, "ExecutionSucceeded", {"output": output_text, "outputDetails": NOT_TRUNCATED})
             execution.output, execution.status = output_text, SUCCEEDED
         except StatesError as failure:
+            if isinstance(failure, HistoryLimitReached):  # whichever branch filled it, the failure follows the last event
+                root.last_event = len(self.history)
             details = {key: value for key, value in (("error", failure.error), ("cause", failure.cause)) if value is not None}
             self.event(root, "ExecutionFailed", details or None)
             execution.error, execution.cause, execution.status = failure.error, failure.cause, FAILED
@@ -392,6 +404,8 @@ class StateMachine:
         clock = clock or RealClock()
         rng = rng if rng is not None else _SHARED_RANDOM
         name = name or random_uuid(rng)
+        if not isinstance(input, str):
+            json_depth.check_value(input, "the execution input")
         # The caller's value is checked by a full encoder: it may not be JSON, or may be circular.
         input_text = input if isinstance(input, str) else json.dumps({} if input is None else input, separators=(",", ":"),
                                                                      ensure_ascii=False)
@@ -401,7 +415,7 @@ class StateMachine:
             execution_arn=f"arn:aws:states:{resources.region}:{resources.account}:execution:{self.name}:{name}",
             name=name,
             state_machine_arn=self.arn(resources),
-            input=json.loads(input_text),
+            input=json_depth.parse(input_text, "the execution input"),
             start_date=clock.now(),
         )
         role_arn = role_arn or f"arn:aws:iam::{resources.account}:role/service-role/StepFunctions-{self.name}-role"

@@ -16,6 +16,21 @@ from functools import lru_cache
 from typing import Any
 
 from .clock import Clock
+from .errors import RUNTIME, StatesError
+
+# AWS's hard quota: an execution's history holds at most 25,000 events, the failure that ends it included.
+# https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
+MAX_HISTORY_EVENTS = 25_000
+
+# The events that end an execution: they alone may take the last place in a full history.
+_CLOSING_EVENTS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"})
+
+
+class HistoryLimitReached(StatesError):
+    """The history is full: the execution fails with the States.Runtime AWS reports, which no Catch or Retry handles."""
+
+    def __init__(self, limit: int):
+        super().__init__(RUNTIME, f"The execution reached the maximum number of history events ({limit}).")
 
 
 @lru_cache(maxsize=None)
@@ -35,15 +50,23 @@ class History:
     once each, so a run that nobody inspects never pays for them.
     """
 
-    def __init__(self, clock: Clock):
+    def __init__(self, clock: Clock, limit: int = MAX_HISTORY_EVENTS):
         self._clock = clock
+        self._limit = limit
         self._lock = threading.Lock()
         self._parts: list[tuple[str, dict | None, int, Any]] = []
         self._events: list[dict[str, Any]] = []
 
     def add(self, event_type: str, details, previous_event_id: int) -> int:
-        """Record an event and return its id; ``details`` is a dict, None, or a function that builds the dict."""
+        """Record an event and return its id; ``details`` is a dict, None, or a function that builds the dict.
+
+        When only one place is left, only an event that ends the execution may
+        take it; any other raises :class:`HistoryLimitReached`, so the
+        ``ExecutionFailed`` that follows is event number ``limit``, as on AWS.
+        """
         with self._lock:
+            if len(self._parts) >= self._limit - 1 and event_type not in _CLOSING_EVENTS:
+                raise HistoryLimitReached(self._limit)
             self._parts.append((event_type, details, previous_event_id, self._clock.now()))
             return len(self._parts)
 

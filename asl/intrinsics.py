@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from . import json_depth
 from .ids import random_uuid
 from .paths import InvalidPath, Path, PathNotFound, Scope, parse_path, to_json
 
@@ -324,8 +325,8 @@ def string_to_json(text: Any) -> Any:
     if not text.strip():  # AWS's parser reads blank text as no document: null
         return None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
+        return json_depth.parse(text, "the text")
+    except (json.JSONDecodeError, json_depth.TooDeep):
         raise InvalidArguments() from None
 
 
@@ -358,9 +359,8 @@ def _same_json(left: Any, right: Any) -> bool:
 def array_range(start: Any, end: Any, step: Any) -> list:
     first, last, stride = _java_round(start), _java_round(end), _java_round(step)
     _require(stride != 0)
-    values = list(range(first, last + (1 if stride > 0 else -1), stride))
-    _require(len(values) <= MAX_RANGE_LENGTH)
-    return values
+    _require(max(0, (last - first) // stride + 1) <= MAX_RANGE_LENGTH)  # counted before anything is built
+    return list(range(first, last + (1 if stride > 0 else -1), stride))
 
 
 def _array_get_item(array: Any, index: Any) -> Any:

@@ -59,16 +59,20 @@ class Scope:
     ``context`` may be a dict or a zero-argument callable that builds one:
     building the context object costs time, and most states never read it.
     ``variables`` is any object with ``lookup(name)`` raising ``KeyError``;
-    ``random`` is the execution's random source (States.UUID, States.MathRandom).
+    ``random`` is the execution's random source (States.UUID, States.MathRandom);
+    ``interrupt`` a zero-argument callable that raises if the execution must
+    stop now (stopped, timed out, cancelled), for evaluations that run long.
     """
 
-    __slots__ = ("input", "_context", "variables", "random")
+    __slots__ = ("input", "_context", "variables", "random", "interrupt")
 
-    def __init__(self, input: Any, context: Any = None, variables: Any = None, random: Any = None):
+    def __init__(self, input: Any, context: Any = None, variables: Any = None, random: Any = None,
+                 interrupt: Any = None):
         self.input = input
         self._context = context
         self.variables = variables
         self.random = random
+        self.interrupt = interrupt
 
     @property
     def context(self) -> Any:
@@ -78,7 +82,7 @@ class Scope:
 
     def with_input(self, input: Any) -> "Scope":
         """The same context and variables, another ``$``."""
-        return Scope(input, self._context, self.variables, self.random)
+        return Scope(input, self._context, self.variables, self.random, self.interrupt)
 
     def root(self, kind: str, variable: str | None) -> Any:
         if kind == INPUT:

@@ -24,7 +24,8 @@ from jsonata.jexception import JException
 from jsonata.utils import Utils
 
 from . import jsonata_functions
-from .errors import QUERY_EVALUATION_ERROR, StatesError
+from .jsonata_regex import RegexTimeout, bounded_regex_engine
+from .errors import QUERY_EVALUATION_ERROR, Interrupt, StatesError
 from .paths import Scope, to_json
 
 OPEN, CLOSE = "{%", "%}"
@@ -55,9 +56,11 @@ def is_partial_expression(value: Any) -> bool:
 def check_syntax(text: str) -> None:
     """Raise :class:`JsonataSyntaxError` unless ``{% text %}`` parses."""
     try:
-        jsonata.Jsonata(text[2:-2])
+        jsonata.Jsonata(text[2:-2], bounded_regex_engine)
     except JException as error:
         raise JsonataSyntaxError(f"'{text}' is not a valid JSONata expression: {error}") from None
+    except RecursionError:  # jsonata-python's parser recurses once per level of nesting
+        raise JsonataSyntaxError(f"the JSONata expression '{text[:40]}…' nests too deeply to parse") from None
 
 
 _per_thread = threading.local()
@@ -70,7 +73,7 @@ def _compiled(source: str) -> jsonata.Jsonata:
         cache = _per_thread.cache = {}
     expression = cache.get(source)
     if expression is None:
-        expression = jsonata.Jsonata(source)
+        expression = jsonata.Jsonata(source, bounded_regex_engine)
         expression.set_output_convert_nulls(False)  # keep JSON null apart from "undefined"
         jsonata_functions.register_static(expression)
         cache[source] = expression
@@ -116,13 +119,16 @@ class Expression:
         bindings["states"] = reserved
         if self.reads_random:
             bindings.update(jsonata_functions.random_bindings(self.source, scope.random or _fallback_random))
+        bindings[_ENTRY_CALLBACK] = _Budget(self, scope.interrupt).step
         expression = _compiled(self.source)
         jsonata.Jsonata.CURRENT.jsonata = expression  # functions like $now() read the thread's current expression
         try:
             return expression.evaluate(None, bindings)
+        except (Interrupt, QueryEvaluationError):  # stopped or timed out mid-evaluation, or out of steps
+            raise
         except JException as error:
             raise QueryEvaluationError(f"{error}", self.field) from None
-        except jsonata_functions.FunctionArgumentError as error:
+        except (jsonata_functions.FunctionArgumentError, RegexTimeout) as error:
             raise QueryEvaluationError(str(error), self.field) from None
         except RecursionError:
             raise QueryEvaluationError("The JSONata expression recursed too deeply", self.field) from None
@@ -141,6 +147,36 @@ class Expression:
 
 
 _fallback_random = random_module.Random()
+
+
+# jsonata-python calls the function bound under this name before it evaluates each node of an expression.
+_ENTRY_CALLBACK = "__evaluate_entry"
+# How many expression nodes one evaluation may evaluate: an endless (tail-)recursion ends here, not never.
+MAX_EVALUATION_STEPS = 1_000_000
+# Every this many steps an evaluation asks whether its execution was stopped or timed out.
+_INTERRUPT_EVERY = 1024
+
+
+class _Budget:
+    """The steps one evaluation has left, and the check that lets ``Execution.stop()`` end it."""
+
+    __slots__ = ("expression", "interrupt", "steps")
+
+    def __init__(self, expression: "Expression", interrupt):
+        self.expression = expression
+        self.interrupt = interrupt
+        self.steps = 0
+
+    def step(self, node, input, environment) -> None:
+        self.steps += 1
+        if self.steps % _INTERRUPT_EVERY == 0:
+            if self.interrupt is not None:
+                self.interrupt()
+            if self.steps > MAX_EVALUATION_STEPS:
+                raise QueryEvaluationError(
+                    f"The JSONata expression '{self.expression.source.strip()}' specified for the field "
+                    f"'{self.expression.field}' did not finish within {MAX_EVALUATION_STEPS:,} evaluation steps",
+                    self.expression.field)
 
 
 def jsonata_type(value: Any) -> str:

@@ -233,6 +233,9 @@ def parse_record(line: str) -> CaptureRecord:
         raise CaptureFormatError("eventMetadata has no 'inferenceTime'") from None
     except ValueError:
         raise CaptureFormatError(f"inferenceTime {metadata['inferenceTime']!r} is not an ISO 8601 time") from None
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00, whose UTC is before year 1
+        raise CaptureFormatError(f"inferenceTime {metadata['inferenceTime']!r} is outside the years 1 to 9999 "
+                                 "in UTC") from None
     extra = {k: v for k, v in metadata.items() if k not in ("eventId", "inferenceTime", "inferenceId")}
     return CaptureRecord(
         event_id=str(metadata.get("eventId", "")),

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
 
+from scones.asl import json_depth
 from scones.bucket_layout import CAPTURE_SUFFIX
 from scones.capture import CaptureFormatError, CaptureRecord, parse_record
 from scones.errors import InputError, NotFound
@@ -36,6 +37,9 @@ _CAPTURE_LAYOUT = re.compile(
 # hour, widened by this much on both sides, overlaps the window.
 FILE_HOUR_SLACK = timedelta(hours=1)
 ONE_HOUR = timedelta(hours=1)
+UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# How far an endpoint's clock may run ahead of the reader's before its times are called impossible.
+CLOCK_SKEW = timedelta(days=1)
 
 
 class NoCapturesFound(NotFound):
@@ -212,32 +216,56 @@ def select_files(files: Iterable[CaptureFile], window: TimeWindow, variant: str 
         yield capture_file
 
 
-def parse_line(location: str, line_number: int, raw: bytes) -> LocatedRecord | MalformedLine | None:
-    """One physical line: a record, a malformed line saying why, or None for a blank line."""
+def parse_line(location: str, line_number: int, raw: bytes, *, now: datetime) -> LocatedRecord | MalformedLine | None:
+    """One physical line: a record, a malformed line saying why, or None for a blank line.
+
+    A line nesting deeper than any record does is refused before it is parsed
+    (a recursive parse of it would crash), and a record must have been
+    captured in the :func:`capture_era` of ``now``.
+    """
     text = raw.strip()
     if not text:
         return None
     try:
-        return LocatedRecord(location, line_number, parse_record(text.decode("utf-8")))
+        line = text.decode("utf-8")
+        if json_depth.nests_too_deep(line):
+            raise CaptureFormatError(f"nests deeper than {json_depth.MAX_DEPTH} levels; no capture record does")
+        record = parse_record(line)
     except UnicodeDecodeError as error:
         return MalformedLine(location, line_number, f"not UTF-8 text (byte {error.start})")
     except CaptureFormatError as error:
         return MalformedLine(location, line_number, str(error))
+    earliest, latest = capture_era(now)
+    if not earliest <= record.inference_time <= latest:
+        return MalformedLine(location, line_number, f"inferenceTime {_iso(record.inference_time)} is outside "
+                                                    f"{_iso(earliest)} to {_iso(latest)}: no capture was made then")
+    return LocatedRecord(location, line_number, record)
+
+
+def capture_era(now: datetime) -> tuple[datetime, datetime]:
+    """When a capture can have been made: from the Unix epoch to ``now`` plus a day of clock skew.
+
+    Anything outside is a corrupt time, and one such time would stretch the
+    report's time axis over millennia (past the years a date or a chart holds).
+    """
+    return UNIX_EPOCH, now + CLOCK_SKEW
 
 
 def read_records(source: CaptureSource, *, window: TimeWindow = TimeWindow(), variant: str | None = None,
-                 stats: ReadStats | None = None) -> Iterator[LocatedRecord | MalformedLine]:
+                 stats: ReadStats | None = None, now: datetime | None = None) -> Iterator[LocatedRecord | MalformedLine]:
     """Every record inside ``window`` (and every malformed line) of the selected files, streamed.
 
+    ``now`` (default: the wall clock) ends the era a record's time must fall in.
     Raises :class:`NoCapturesFound` when the source holds no capture file, or
     none of ``variant``, since that is almost always a wrong name, not an
     empty result.
     """
     stats = stats if stats is not None else ReadStats()
+    now = now if now is not None else datetime.now(timezone.utc)  # one "now" for the whole read
     selected = select_files(source.files(), window, variant, stats)
     for capture_file, lines in source.open_lines(selected):
         for line_number, raw in enumerate(lines, start=1):
-            item = parse_line(capture_file.location, line_number, raw)
+            item = parse_line(capture_file.location, line_number, raw, now=now)
             if isinstance(item, LocatedRecord) and not window.contains(item.record.inference_time):
                 stats.records_outside_window += 1
             elif item is not None:

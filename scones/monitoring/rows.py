@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
 
+from scones.asl import json_depth
 from scones.errors import InputError
 from scones.class_names import class_name
 from scones.inferences import InferenceFormatError, meets_threshold, parse_inferences, top_class
@@ -37,16 +38,30 @@ class InferenceRow:
 
 
 def captured_probabilities(located: LocatedRecord) -> list[float]:
-    """The class probabilities of a record that has an endpointOutput."""
+    """The numbers of a record's endpointOutput (judged by :func:`check_probabilities`).
+
+    Deep nesting is refused before it is parsed (a recursive parse of it would crash).
+    """
     output = located.record.endpoint_output
     try:
-        return parse_inferences(output.body())
+        body = output.body()
+        if json_depth.nests_too_deep(body.decode("utf-8")):
+            raise OutputFormatError(f"endpointOutput.data nests deeper than {json_depth.MAX_DEPTH} levels; "
+                                    "it must be one flat list of probabilities")
+        return parse_inferences(body)
     except binascii.Error:
         raise OutputFormatError("endpointOutput.data is not valid BASE64") from None
     except UnicodeDecodeError:
         raise OutputFormatError("endpointOutput.data does not decode to UTF-8 text") from None
     except InferenceFormatError as error:
         raise OutputFormatError(f"endpointOutput: {error}") from None
+
+
+def check_probabilities(values: list[float]) -> None:
+    """Refuse (OutputFormatError) a number that is no probability, so it never becomes a confidence above 1."""
+    outside = [value for value in values if not 0.0 <= value <= 1.0]
+    if outside:
+        raise OutputFormatError(f"endpointOutput: {outside[0]!r} is not a probability (between 0 and 1)")
 
 
 def inference_row(located: LocatedRecord, *, class_names: Sequence[str] | None, threshold: float) -> InferenceRow:
@@ -57,6 +72,7 @@ def inference_row(located: LocatedRecord, *, class_names: Sequence[str] | None, 
             f"{len(probabilities)} probabilities but {len(class_names)} class names "
             f"({', '.join(class_names)}); pass --classes in the model's class order"
         )
+    check_probabilities(probabilities)
     class_id, confidence = top_class(probabilities)
     return InferenceRow(
         inference_time=located.record.inference_time,

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from .capture_writing import CLASSES, inference_record, put_capture_file
+from .capture_writing import CLASSES, inference_record, put_capture_file, write_capture_file
 from click.testing import CliRunner
 from PIL import Image
 
@@ -205,3 +205,58 @@ def test_thumbnails_asked_for_when_no_input_was_captured_say_why(storage, bucket
     result = monitor(["--bucket", bucket, "--out", tmp_path, "--thumbnails", 3], storage)
     assert result.exit_code == 0, result.output
     assert "no inference in this window has a captured endpointInput" in (tmp_path / "report.html").read_text()
+
+
+
+NESTED_100000 = "[" * 100_000 + "]" * 100_000
+
+
+def _changed(change):
+    """A line maker: the record's line with one field changed by ``change(raw_dict)``."""
+    def line(record) -> str:
+        raw = json.loads(record.to_line())
+        change(raw)
+        return json.dumps(raw)
+    return line
+
+
+def _time(text):
+    return _changed(lambda raw: raw["eventMetadata"].__setitem__("inferenceTime", text))
+
+
+def _output(data):
+    return _changed(lambda raw: raw["captureData"]["endpointOutput"].update({"data": data, "encoding": "JSON"}))
+
+
+def _deep_record(record) -> str:
+    return record.to_line().rstrip()[:-1] + ', "extra": ' + NESTED_100000 + "}"
+
+
+HOSTILE_LINES = {
+    "0001-01-01T00:00:00+14:00": (_time("0001-01-01T00:00:00+14:00"),
+                                  "inferenceTime '0001-01-01T00:00:00+14:00' is outside the years 1 to 9999 in UTC"),
+    "9999-12-31T23:59:59Z": (_time("9999-12-31T23:59:59Z"),
+                             "inferenceTime 9999-12-31T23:59:59Z is outside 1970-01-01T00:00:00Z to "),
+    "1969-12-31T23:59:59Z": (_time("1969-12-31T23:59:59Z"),
+                             "inferenceTime 1969-12-31T23:59:59Z is outside 1970-01-01T00:00:00Z to "),
+    "100,000-deep data": (_output(NESTED_100000),
+                          "endpointOutput.data nests deeper than 256 levels; it must be one flat list of probabilities"),
+    "100,000-deep record": (_deep_record, "nests deeper than 256 levels; no capture record does"),
+    "[2.5, -1.5]": (_output("[2.5, -1.5]"), "endpointOutput: 2.5 is not a probability (between 0 and 1)"),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_LINES)
+def test_a_hostile_line_is_reported_with_its_file_and_line_and_the_report_is_still_written(tmp_path, case):
+    make_line, reason = HOSTILE_LINES[case]
+    good = inference_record(minutes(1), [0.97, 0.03], seed=1)
+    path = write_capture_file(tmp_path / "download", T0, [good, make_line(good)])
+    out = tmp_path / "report"
+    result = monitor(["--from-dir", tmp_path / "download", "--classes", "bicycle,motorcycle", "--out", out])
+    assert result.exit_code == 0, result.output
+    summary = read_summary(out)
+    assert summary["counts"] == {"total": 2, "valid": 1, "malformed": 1, "without_output": 0, "outside_window": 0}
+    [malformed] = summary["malformed_lines"]
+    assert (malformed["location"], malformed["line"]) == (str(path), 2) and malformed["reason"].startswith(reason)
+    assert f"{path}:2: {reason}" in result.output
+    assert (out / "report.html").exists() and all((out / name).exists() for name in FIGURE_FILES)

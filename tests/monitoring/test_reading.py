@@ -123,3 +123,15 @@ def test_a_file_is_never_skipped_when_it_holds_a_record_in_the_window(hour_offse
     window = TimeWindow(record - timedelta(seconds=before), record + timedelta(seconds=after))
     assert window.contains(record)
     assert window.may_hold_file_of_hour(hour)
+
+
+def test_a_record_is_read_only_inside_the_capture_era_of_now(tmp_path):
+    """From the Unix epoch to a day past the reader's now: later or earlier times are corrupt, not captures."""
+    now = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    inside, edge = inference_record(minutes(1), [0.97, 0.03]), inference_record(now + timedelta(days=1), [0.5, 0.5])
+    future = inference_record(now + timedelta(days=1, seconds=1), [0.5, 0.5])
+    path = write_capture_file(tmp_path, T0, [inside, edge, future])
+    items = list(read_records(DirectoryCaptures(tmp_path), now=now))
+    assert [item.record for item in items[:2]] == [inside, edge]
+    assert items[2] == MalformedLine(str(path), 3, "inferenceTime 2026-03-03T00:00:01Z is outside "
+                                                   "1970-01-01T00:00:00Z to 2026-03-03T00:00:00Z: no capture was made then")
