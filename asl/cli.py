@@ -24,7 +24,7 @@ from pathlib import Path
 
 import click
 
-from . import json_depth
+from scones import json_depth
 from .clock import FakeClock
 from .definition import DefinitionLoadError, SubstitutionError, load, substitute
 from .execution import SUCCEEDED, execute

@@ -13,7 +13,7 @@ import os
 import re
 from typing import Any, Mapping, Union
 
-from . import json_depth
+from scones import json_depth
 
 Definition = Union[str, bytes, os.PathLike, Mapping[str, Any]]
 

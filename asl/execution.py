@@ -23,7 +23,7 @@ from typing import Any, Mapping
 from .clock import Clock, RealClock, iso_timestamp
 from .definition import Definition, load, substitute
 from .errors import QUERY_EVALUATION_ERROR, RUNTIME, TIMEOUT, Interrupt, StatesError, internal_failure
-from . import json_depth
+from scones import json_depth
 from .history import History, HistoryLimitReached
 from .ids import random_uuid
 from .mock_config import mocked_resources

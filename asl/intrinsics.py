@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import json_depth
+from scones import json_depth
 from .ids import random_uuid
 from .paths import InvalidPath, Path, PathNotFound, Scope, parse_path, to_json
 

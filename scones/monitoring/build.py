@@ -7,6 +7,7 @@ This is the one pass over the captures; ``scones monitor`` and the end of
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
@@ -44,7 +45,8 @@ def collect(source: CaptureSource, *, class_names: Sequence[str] | None, thresho
             window: TimeWindow = TimeWindow(), variant: str | None = None, thumbnails: int = 0) -> Collected:
     """Stream every record once; nothing per record is kept beyond the columns and N thumbnail candidates."""
     collected = Collected(lowest=LowestConfidence(thumbnails))
-    for item in read_records(source, window=window, variant=variant, stats=collected.stats):
+    now = datetime.now(timezone.utc)  # one reading of the clock for the whole pass
+    for item in read_records(source, now=now, window=window, variant=variant, stats=collected.stats):
         if isinstance(item, MalformedLine):
             collected.malformed.add(item)
             continue

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
 
-from scones.asl import json_depth
+from scones import json_depth
 from scones.bucket_layout import CAPTURE_SUFFIX
 from scones.capture import CaptureFormatError, CaptureRecord, parse_record
 from scones.errors import InputError, NotFound
@@ -251,17 +251,17 @@ def capture_era(now: datetime) -> tuple[datetime, datetime]:
     return UNIX_EPOCH, now + CLOCK_SKEW
 
 
-def read_records(source: CaptureSource, *, window: TimeWindow = TimeWindow(), variant: str | None = None,
-                 stats: ReadStats | None = None, now: datetime | None = None) -> Iterator[LocatedRecord | MalformedLine]:
+def read_records(source: CaptureSource, *, now: datetime, window: TimeWindow = TimeWindow(),
+                 variant: str | None = None, stats: ReadStats | None = None) -> Iterator[LocatedRecord | MalformedLine]:
     """Every record inside ``window`` (and every malformed line) of the selected files, streamed.
 
-    ``now`` (default: the wall clock) ends the era a record's time must fall in.
+    ``now`` (the caller reads the clock: this module decides, it does not
+    look at the time) ends the era a record's time must fall in.
     Raises :class:`NoCapturesFound` when the source holds no capture file, or
     none of ``variant``, since that is almost always a wrong name, not an
     empty result.
     """
     stats = stats if stats is not None else ReadStats()
-    now = now if now is not None else datetime.now(timezone.utc)  # one "now" for the whole read
     selected = select_files(source.files(), window, variant, stats)
     for capture_file, lines in source.open_lines(selected):
         for line_number, raw in enumerate(lines, start=1):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
 
-from scones.asl import json_depth
+from scones import json_depth
 from scones.errors import InputError
 from scones.class_names import class_name
 from scones.inferences import InferenceFormatError, meets_threshold, parse_inferences, top_class

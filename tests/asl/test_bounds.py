@@ -11,12 +11,13 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, strategies as st
 
-from scones.asl import (ABORTED, FAILED, TIMED_OUT, FakeClock, RealClock, StateMachine, json_depth, jsonata_regex,
+from scones.asl import (ABORTED, FAILED, TIMED_OUT, FakeClock, RealClock, StateMachine, jsonata_regex,
                         query_jsonata, validate)
 from scones.asl.cli import asl_group
 from scones.asl.definition import DefinitionLoadError
 from scones.asl.intrinsics import InvalidArguments, array_range
-from scones.asl.json_depth import MAX_DEPTH, TooDeep
+from scones import json_depth
+from scones.json_depth import MAX_DEPTH, TooDeep
 from scones.asl.validation import Diagnostic
 
 LIMIT_CAUSE = "The execution reached the maximum number of history events (25000)."

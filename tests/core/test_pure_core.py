@@ -21,7 +21,8 @@ PURE_CORE = (
     "scones.execution_inputs", "scones.execution_rows", "scones.hyperparameters", "scones.images",
     "scones.inferences", "scones.lambda_events", "scones.lst", "scones.model_artifact", "scones.s3_uri",
     "scones.staging", "scones.training_log", "scones.monitoring.buckets", "scones.monitoring.rows",
-    "scones.monitoring.reading", "scones.monitoring.summary", "scones.workflow_functions",
+    "scones.monitoring.reading", "scones.monitoring.summary", "scones.monitoring.threshold_curve",
+    "scones.workflow_functions", "scones.json_depth",
 )
 # SDKs, network, processes, threads and clocks: what the edges (storage, backends, servers) use.
 FORBIDDEN_IMPORTS = {"boto3", "botocore", "urllib3", "requests", "moto", "socket", "ssl", "http", "urllib",

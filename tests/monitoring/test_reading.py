@@ -23,6 +23,7 @@ from scones.monitoring.reading import (
 )
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+READ_AT = T0 + timedelta(days=30)  # when the tests read the captures: after every one of them
 
 
 def minutes(n: float) -> datetime:
@@ -47,7 +48,7 @@ def test_records_written_by_the_local_endpoint_read_back_from_s3(storage, bucket
     second = inference_record(minutes(2), [0.2, 0.8], seed=2)
     uri = put_capture_file(storage, bucket, T0, [first, "{not json", "", second])
     source = StorageCaptures(storage, endpoint_captures_uri(bucket, "scones-endpoint"))
-    items = list(read_records(source))
+    items = list(read_records(source, now=READ_AT))
     assert items[0] == LocatedRecord(uri, 1, first)
     assert isinstance(items[1], MalformedLine) and (items[1].location, items[1].line_number) == (uri, 2)
     assert items[1].reason.startswith("not JSON")
@@ -64,7 +65,7 @@ def test_window_filters_records_exactly_and_skips_files_of_far_hours(storage, bu
     stats = ReadStats()
     window = TimeWindow(minutes(29), minutes(59))
     source = StorageCaptures(storage, endpoint_captures_uri(bucket, "scones-endpoint"))
-    times = [item.record.inference_time for item in read_records(source, window=window, stats=stats)]
+    times = [item.record.inference_time for item in read_records(source, window=window, stats=stats, now=READ_AT)]
     assert times == [minutes(29), minutes(30)]
     assert (stats.files_listed, stats.files_read, stats.files_skipped) == (3, 2, 1)
     assert stats.records_outside_window == 3
@@ -75,17 +76,17 @@ def test_files_of_other_variants_are_skipped(storage, bucket):
     put_capture_file(storage, bucket, T0, [inference_record(minutes(2), [0.9, 0.1])], variant="Canary")
     source = StorageCaptures(storage, endpoint_captures_uri(bucket, "scones-endpoint"))
     stats = ReadStats()
-    records = list(read_records(source, variant="Canary", stats=stats))
+    records = list(read_records(source, variant="Canary", stats=stats, now=READ_AT))
     assert [r.record.inference_time for r in records] == [minutes(2)]
     assert stats.variants_seen == {"AllTraffic", "Canary"}
     with pytest.raises(NoCapturesFound, match="no capture files of variant 'Shadow'.*AllTraffic, Canary"):
-        list(read_records(source, variant="Shadow"))
+        list(read_records(source, variant="Shadow", now=READ_AT))
 
 
 def test_no_captures_names_the_uri_and_what_to_check(storage, bucket):
     source = StorageCaptures(storage, endpoint_captures_uri(bucket, "wrong-endpoint"))
     with pytest.raises(NoCapturesFound) as raised:
-        list(read_records(source))
+        list(read_records(source, now=READ_AT))
     message = str(raised.value)
     assert f"s3://{bucket}/data_capture/wrong-endpoint/" in message
     assert "--endpoint" in message and "Data Capture enabled" in message
@@ -97,14 +98,14 @@ def test_a_local_folder_is_read_recursively_in_path_order(tmp_path):
     loose.parent.mkdir(parents=True)
     loose.write_bytes(inference_record(minutes(2), [0.1, 0.9]).to_line().encode() + b"\xff\xfe\n")
     (tmp_path / "download" / "readme.txt").write_text("not a capture")
-    items = list(read_records(DirectoryCaptures(tmp_path / "download")))
+    items = list(read_records(DirectoryCaptures(tmp_path / "download"), now=READ_AT))
     assert [type(item) for item in items] == [LocatedRecord, LocatedRecord, MalformedLine]
     assert items[2] == MalformedLine(str(loose), 2, "not UTF-8 text (byte 0)")
 
 
 def test_an_empty_folder_says_so(tmp_path):
     with pytest.raises(NoCapturesFound, match=f"no capture files .* under {tmp_path}"):
-        list(read_records(DirectoryCaptures(tmp_path)))
+        list(read_records(DirectoryCaptures(tmp_path), now=READ_AT))
 
 
 def test_a_window_must_be_aware_and_not_empty():

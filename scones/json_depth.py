@@ -2,7 +2,7 @@
 
 Python's ``json`` module and every recursive walk of a value (paths,
 templates, validation) raise RecursionError near the interpreter's recursion
-limit (1,000 frames). The interpreter bounds nesting instead: a definition,
+limit (1,000 frames). The interpreter and the monitoring reader bound nesting instead: a definition,
 an execution input or a ``States.StringToJson`` text that nests deeper than
 :data:`MAX_DEPTH` is refused with an error that says so, never a traceback.
 The bound leaves room below Python's limit for the frames that walk a value.
