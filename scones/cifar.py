@@ -5,11 +5,20 @@ Python 2: ``train``, ``test`` and ``meta``. Pickles can run code, so they are
 read with :class:`CifarUnpickler`, which resolves only the handful of globals a
 numpy array needs and refuses everything else, naming the archive member.
 Members are read straight from the compressed stream: nothing is extracted.
+
+Nothing is allocated beyond what a real archive needs: each member's declared
+size is checked against CIFAR-100's published bounds (50,000 train and 10,000
+test rows of 3,072 bytes, 100 fine labels) before it is read, every counted
+string in a pickle is checked against the bytes that follow it before the
+unpickler allocates it, and every array a pickle constructs is checked against
+the member's bound before numpy allocates it.
 """
 
 from __future__ import annotations
 
+import io
 import pickle
+import pickletools
 import tarfile
 import zlib
 from dataclasses import dataclass
@@ -23,19 +32,29 @@ from scones.images import CIFAR_ROW_BYTES
 
 MEMBERS = ("train", "test", "meta")
 ARCHIVE_DIR = "cifar-100-python"
+_OFFICIAL = "use the official archive from https://www.cs.toronto.edu/~kriz/cifar.html"
 
-# Everything a CIFAR pickle may reference. numpy 2 renamed numpy.core to
-# numpy._core; users who re-pickled the data under numpy 2 get those names.
-_ALLOWED_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"): np.core.multiarray._reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): np.core.multiarray._reconstruct,
-    ("numpy.core.multiarray", "scalar"): np.core.multiarray.scalar,
-    ("numpy._core.multiarray", "scalar"): np.core.multiarray.scalar,
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-    # Python 3 writes bytes as _codecs.encode(text, "latin1") under protocol 2.
-    ("_codecs", "encode"): __import__("_codecs").encode,
-}
+# CIFAR-100's published sizes: the most rows a split holds and the number of fine labels.
+SPLIT_ROWS = {"train": 50_000, "test": 10_000}
+FINE_LABEL_COUNT = 100
+# Per row, beyond its pixels: file name, two labels and pickle framing (about 30 bytes in the
+# real archive, whose train member is 155 MB for 153.6 MB of pixels); generous on purpose.
+ROW_OVERHEAD_BYTES = 1024
+META_MAX_BYTES = 1 << 16  # the real meta member is 1.5 KB
+# The official archive has 4 entries (the folder and the three members).
+MAX_ENTRIES = 64
+
+
+def member_limit(member: str) -> int:
+    """The most bytes a real ``train``, ``test`` or ``meta`` member can take: its declared size must fit."""
+    if member in SPLIT_ROWS:
+        return SPLIT_ROWS[member] * (CIFAR_ROW_BYTES + ROW_OVERHEAD_BYTES)
+    return META_MAX_BYTES
+
+
+# The array element kinds a CIFAR pickle holds (bool, ints, floats, byte and text strings): no
+# objects or structured records, whose contents numpy would allocate from a shape alone.
+_ARRAY_KINDS = "biufSU"
 
 
 class CifarArchiveError(InputError):
@@ -46,21 +65,82 @@ class UnsafePickleError(CifarArchiveError):
     """A pickle in the archive asked for a global outside the CIFAR allow-list."""
 
 
-class CifarUnpickler(pickle.Unpickler):
-    """An unpickler that only reconstructs numpy arrays and plain containers."""
+class OversizedMemberError(CifarArchiveError):
+    """A member (or something inside it) larger than any real CIFAR-100 archive holds."""
 
-    def __init__(self, file: IO[bytes], *, member: str):
+
+def _check_allocation(shape, dtype, *, member: str, limit: int) -> None:
+    """Refuse an array of ``shape`` and ``dtype`` that could not come from a ``limit``-byte member."""
+    try:
+        dims = (int(shape),) if isinstance(shape, int) else tuple(int(d) for d in shape)
+        kind, itemsize = np.dtype(dtype).kind, np.dtype(dtype).itemsize
+    except (TypeError, ValueError):
+        raise CifarArchiveError(f"archive member {member!r} asks for an array of shape {shape!r} and "
+                                f"dtype {dtype!r}, which is not an array; {_OFFICIAL}") from None
+    if kind not in _ARRAY_KINDS:
+        raise UnsafePickleError(f"archive member {member!r} asks for an array of {np.dtype(dtype)} "
+                                f"elements, which a CIFAR-100 pickle never holds; {_OFFICIAL}")
+    size = itemsize
+    for dim in dims:
+        size *= max(dim, 0)
+    if min(dims, default=0) < 0 or size > limit:
+        raise OversizedMemberError(
+            f"archive member {member!r} asks for an array of shape {dims} ({size:,} bytes), more than the "
+            f"{limit:,} bytes a real CIFAR-100 {member.rsplit('/', 1)[-1]} member holds; {_OFFICIAL}"
+        )
+
+
+class _BoundedNdarray:
+    """What a pickle gets for ``numpy.ndarray``: the type, constructed only at sizes the member can hold."""
+
+    def __init__(self, member: str, limit: int):
+        self.member, self.limit = member, limit
+
+    def __call__(self, shape, dtype=float, *args, **kwargs):
+        _check_allocation(shape, dtype, member=self.member, limit=self.limit)
+        return np.ndarray(shape, dtype, *args, **kwargs)
+
+    def reconstruct(self, subtype, shape, dtype):
+        """``numpy.core.multiarray._reconstruct``, as numpy pickles every array (then fills it by BUILD)."""
+        if subtype is not self:
+            raise UnsafePickleError(f"archive member {self.member!r} reconstructs a {subtype!r}, not a numpy "
+                                    f"array; {_OFFICIAL}")
+        _check_allocation(shape, dtype, member=self.member, limit=self.limit)
+        return np.core.multiarray._reconstruct(np.ndarray, shape, dtype)
+
+    def dtype(self, *args, **kwargs):
+        made = np.dtype(*args, **kwargs)
+        _check_allocation((), made, member=self.member, limit=self.limit)
+        return made
+
+
+class CifarUnpickler(pickle.Unpickler):
+    """An unpickler that only reconstructs numpy arrays (of sizes the member can hold) and plain containers."""
+
+    def __init__(self, file: IO[bytes], *, member: str, limit: int):
         super().__init__(file, encoding="bytes")
         self.member = member
+        ndarray = _BoundedNdarray(member, limit)
+        # Everything a CIFAR pickle may reference. numpy 2 renamed numpy.core to numpy._core;
+        # users who re-pickled the data under numpy 2 get those names.
+        self.allowed = {
+            ("numpy.core.multiarray", "_reconstruct"): ndarray.reconstruct,
+            ("numpy._core.multiarray", "_reconstruct"): ndarray.reconstruct,
+            ("numpy.core.multiarray", "scalar"): np.core.multiarray.scalar,
+            ("numpy._core.multiarray", "scalar"): np.core.multiarray.scalar,
+            ("numpy", "ndarray"): ndarray,
+            ("numpy", "dtype"): ndarray.dtype,
+            # Python 3 writes bytes as _codecs.encode(text, "latin1") under protocol 2.
+            ("_codecs", "encode"): __import__("_codecs").encode,
+        }
 
     def find_class(self, module: str, name: str):
         try:
-            return _ALLOWED_GLOBALS[(module, name)]
+            return self.allowed[(module, name)]
         except KeyError:
             raise UnsafePickleError(
                 f"archive member {self.member!r} asks to load {module}.{name}, which a CIFAR-100 "
-                "pickle never needs; refusing to unpickle it. Use the official archive from "
-                "https://www.cs.toronto.edu/~kriz/cifar.html"
+                f"pickle never needs; refusing to unpickle it; {_OFFICIAL}"
             ) from None
 
 
@@ -122,9 +202,30 @@ def split_from_record(record: dict, member: str) -> CifarSplit:
     return CifarSplit(data=data, fine_labels=labels, filenames=filenames)
 
 
-def unpickle(file: IO[bytes], *, member: str):
-    """Unpickle one archive member with the CIFAR allow-list."""
-    return CifarUnpickler(file, member=member).load()
+def check_counted_lengths(payload: bytes, *, member: str) -> None:
+    """Refuse a pickle whose strings claim more bytes than follow them.
+
+    The unpickler allocates a counted string at its declared length before
+    reading it, so a few bytes claiming gigabytes would allocate gigabytes;
+    walking the opcodes first reads each string only as far as it exists.
+    """
+    try:
+        for _ in pickletools.genops(io.BytesIO(payload)):
+            pass
+    except ValueError as error:
+        raise CifarArchiveError(f"archive member {member!r} is truncated or not a pickle ({error}); "
+                                "download the archive again or pass another --source") from None
+
+
+def unpickle(file: IO[bytes], *, member: str, limit: int | None = None):
+    """Unpickle one archive member (at most ``limit`` bytes, default its CIFAR bound) with the allow-list."""
+    limit = member_limit(member.rsplit("/", 1)[-1]) if limit is None else limit
+    payload = file.read(limit + 1)
+    if len(payload) > limit:
+        raise OversizedMemberError(f"archive member {member!r} is over the {limit:,} bytes a real CIFAR-100 "
+                                   f"member holds; {_OFFICIAL}")
+    check_counted_lengths(payload, member=member)
+    return CifarUnpickler(io.BytesIO(payload), member=member, limit=limit).load()
 
 
 def read_archive(source: str | Path | IO[bytes], *, name: str | None = None) -> CifarArchive:
@@ -141,15 +242,19 @@ def read_archive(source: str | Path | IO[bytes], *, name: str | None = None) -> 
         else:
             tar = tarfile.open(fileobj=source, mode="r|*")
         with tar:
-            for info in tar:
+            for count, info in enumerate(tar, start=1):
+                if count > MAX_ENTRIES:
+                    raise OversizedMemberError(f"it has over {MAX_ENTRIES} entries (the official archive has 4); {_OFFICIAL}")
                 member = info.name.rsplit("/", 1)[-1]
                 if not info.isfile() or member not in MEMBERS:
                     continue
+                if info.size > member_limit(member):
+                    raise OversizedMemberError(
+                        f"archive member {info.name!r} declares {info.size:,} bytes, over the "
+                        f"{member_limit(member):,} a real CIFAR-100 {member} member holds; {_OFFICIAL}")
                 found[member] = unpickle(tar.extractfile(info), member=info.name)
-    except UnsafePickleError as error:
-        raise UnsafePickleError(f"{label}: {error}") from None
-    except CifarArchiveError:
-        raise
+    except CifarArchiveError as error:
+        raise type(error)(f"{label}: {error}") from None
     except (tarfile.TarError, EOFError, zlib.error, OSError, pickle.UnpicklingError,
             ValueError, TypeError) as error:
         raise CifarArchiveError(

@@ -1,5 +1,6 @@
 """Reading CIFAR-100 archives: exact content, safe unpickling, clear refusals."""
 
+import gzip
 import os
 import pickle
 
@@ -9,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from .cifar_archives import archive_with_members
+from .memory_limit import user_error_under_memory_limit
 from scones.cifar import (
     CifarArchiveError,
     UnsafePickleError,
@@ -136,3 +138,66 @@ def test_select_rows_matches_a_plain_filter(labels, wanted):
     rows, classes = select_rows(split, wanted)
     expected = [(row, wanted.index(label)) for row, label in enumerate(labels) if label in wanted]
     assert list(zip(rows.tolist(), classes.tolist())) == expected
+
+
+# ------------------------------------------------------------------ memory bounded by a real archive
+
+def _tar_declaring(path, name: str, declared: int, body: bytes):
+    """A .tar.gz whose one member's header declares ``declared`` bytes but holds only ``body``."""
+    import tarfile
+
+    header = tarfile.TarInfo(f"cifar-100-python/{name}")
+    header.size = declared
+    with gzip.open(path, "wb") as out:
+        out.write(header.tobuf(format=tarfile.USTAR_FORMAT) + body)
+    return path
+
+
+def _read_bounded(path) -> str:
+    return user_error_under_memory_limit(f"__import__('scones.cifar').cifar.read_archive({str(path)!r})")
+
+
+def test_member_declaring_gigabytes_is_refused_before_it_is_read(tmp_path):
+    body = b"\x80\x02}U\x04dataT" + (2_150_000_000).to_bytes(4, "little") + bytes(1 << 20)
+    path = _tar_declaring(tmp_path / "bomb.tar.gz", "train", 2_150_000_000 + 12, body)
+    assert _read_bounded(path) == (
+        f"OversizedMemberError: {path}: archive member 'cifar-100-python/train' declares 2,150,000,012 bytes, "
+        "over the 204,800,000 a real CIFAR-100 train member holds; use the official archive from "
+        "https://www.cs.toronto.edu/~kriz/cifar.html")
+
+
+def test_string_claiming_more_than_the_member_holds_is_never_allocated(tmp_path):
+    path = archive_with_members(tmp_path / "a.tar.gz", {"train": b"\x80\x02}U\x04dataT" + (2_000_000_000).to_bytes(4, "little")})
+    assert _read_bounded(path).startswith(
+        f"CifarArchiveError: {path}: archive member 'cifar-100-python/train' is truncated or not a pickle "
+        "(expected 2000000000 bytes in a string4, but only 0 remain)")
+
+
+class _Calls:
+    """Pickles as ``function(*args)``: how a hostile pickle asks numpy for an array."""
+
+    def __init__(self, function, *args):
+        self.function, self.args = function, args
+
+    def __reduce__(self):
+        return self.function, self.args
+
+
+@pytest.mark.parametrize("request_, shape, size", [
+    (_Calls(np.ndarray, (10**7, 3072)), "(10000000, 3072)", "245,760,000,000"),
+    (_Calls(np.core.multiarray._reconstruct, np.ndarray, (2**40,), b"b"), "(1099511627776,)", "1,099,511,627,776"),
+])
+def test_arrays_larger_than_the_member_are_refused_before_numpy_allocates(tmp_path, request_, shape, size):
+    payload = pickle.dumps({b"data": request_}, protocol=2)
+    assert len(payload) < 40_000
+    path = archive_with_members(tmp_path / "a.tar.gz", {"train": payload})
+    assert _read_bounded(path) == (
+        f"OversizedMemberError: {path}: archive member 'cifar-100-python/train' asks for an array of shape "
+        f"{shape} ({size} bytes), more than the 204,800,000 bytes a real CIFAR-100 train member holds; "
+        "use the official archive from https://www.cs.toronto.edu/~kriz/cifar.html")
+
+
+def test_object_arrays_are_refused():
+    payload = pickle.dumps({b"data": np.array([None, 1], dtype=object)}, protocol=2)
+    with pytest.raises(UnsafePickleError, match=r"'cifar-100-python/test' asks for an array of object elements"):
+        unpickle(__import__("io").BytesIO(payload), member="cifar-100-python/test")
