@@ -183,11 +183,37 @@ def _require(record: dict, key: str, member: str):
         ) from None
 
 
-def split_from_record(record: dict, member: str) -> CifarSplit:
-    """Check and convert one unpickled ``train``/``test`` dict into a :class:`CifarSplit`."""
+def _is_label(value, label_count: int) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and 0 <= value < label_count
+
+
+def fine_labels_from(raw, member: str, label_count: int) -> np.ndarray:
+    """The ``fine_labels`` entry as int64, once every label is known to be an integer naming a fine label.
+
+    A label out of range would wrap (-1 is the last class) or size a lookup
+    table, and a float would be truncated, so none is converted before all pass.
+    """
+    values = raw.tolist() if isinstance(raw, np.ndarray) else raw
+    if not isinstance(values, (list, tuple)):
+        raise CifarArchiveError(f"archive member {member!r}: 'fine_labels' must be a list of integers, "
+                                f"got type {type(raw).__name__}; {_OFFICIAL}")
+    bad = next((position for position, value in enumerate(values) if not _is_label(value, label_count)), None)
+    if bad is not None:
+        raise CifarArchiveError(
+            f"archive member {member!r}: fine_labels[{bad}] is {values[bad]!r}, but a label must be an integer "
+            f"from 0 to {label_count - 1} (one per name in {ARCHIVE_DIR}/meta's fine_label_names); {_OFFICIAL}"
+        )
+    return np.asarray(values, dtype=np.int64).reshape(len(values))
+
+
+def split_from_record(record: dict, member: str, *, label_count: int) -> CifarSplit:
+    """Check and convert one unpickled ``train``/``test`` dict into a :class:`CifarSplit`.
+
+    ``label_count`` is how many fine label names the archive's meta gives.
+    """
     record = _normalise_keys(record, member)
     data = np.asarray(_require(record, "data", member))
-    labels = np.asarray(_require(record, "fine_labels", member), dtype=np.int64)
+    labels = fine_labels_from(_require(record, "fine_labels", member), member, label_count)
     filenames = tuple(_text(name) for name in _require(record, "filenames", member))
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != CIFAR_ROW_BYTES:
         raise CifarArchiveError(
@@ -270,8 +296,8 @@ def read_archive(source: str | Path | IO[bytes], *, name: str | None = None) -> 
     meta = _normalise_keys(found["meta"], f"{ARCHIVE_DIR}/meta")
     names = tuple(_text(n) for n in _require(meta, "fine_label_names", f"{ARCHIVE_DIR}/meta"))
     return CifarArchive(
-        train=split_from_record(found["train"], f"{ARCHIVE_DIR}/train"),
-        test=split_from_record(found["test"], f"{ARCHIVE_DIR}/test"),
+        train=split_from_record(found["train"], f"{ARCHIVE_DIR}/train", label_count=len(names)),
+        test=split_from_record(found["test"], f"{ARCHIVE_DIR}/test", label_count=len(names)),
         fine_label_names=names,
     )
 

@@ -109,10 +109,10 @@ def test_missing_member_is_named(tmp_path):
 def test_wrong_shapes_are_refused():
     record = {b"data": np.zeros((2, 10), np.uint8), b"fine_labels": [1, 2], b"filenames": [b"a", b"b"]}
     with pytest.raises(CifarArchiveError, match=r"'data' must be N x 3072 uint8, got \(2, 10\) uint8"):
-        split_from_record(record, "cifar-100-python/train")
+        split_from_record(record, "cifar-100-python/train", label_count=100)
     record = {b"data": np.zeros((2, 3072), np.uint8), b"fine_labels": [1], b"filenames": [b"a", b"b"]}
     with pytest.raises(CifarArchiveError, match="2 rows, 1 labels and 2 file names do not match"):
-        split_from_record(record, "cifar-100-python/train")
+        split_from_record(record, "cifar-100-python/train", label_count=100)
 
 
 def test_unknown_class_names_list_the_valid_ones():
@@ -201,3 +201,40 @@ def test_object_arrays_are_refused():
     payload = pickle.dumps({b"data": np.array([None, 1], dtype=object)}, protocol=2)
     with pytest.raises(UnsafePickleError, match=r"'cifar-100-python/test' asks for an array of object elements"):
         unpickle(__import__("io").BytesIO(payload), member="cifar-100-python/test")
+
+
+# ------------------------------------------------------------------------------------- labels
+
+def _archive_with_train_labels(path, labels):
+    record = split_record(synthetic_split([8] * len(labels), seed=1), "training batch 1 of 1")
+    record[b"fine_labels"] = labels
+    good = split_record(synthetic_split([8, 48], seed=2), "testing batch 1 of 1")
+    return archive_with_members(path, {
+        "train": pickle.dumps(record, protocol=2), "test": pickle.dumps(good, protocol=2),
+        "meta": pickle.dumps({b"fine_label_names": FINE_LABEL_NAMES}, protocol=2),
+    })
+
+
+@pytest.mark.parametrize("bad", [-1, 8.7, 300_000_000, 10**11, 2**70, None, True, "8", np.float64(8.0)])
+def test_labels_must_be_integers_naming_a_fine_label(tmp_path, bad):
+    path = _archive_with_train_labels(tmp_path / "a.tar.gz", [8, 48, bad])
+    with pytest.raises(CifarArchiveError) as caught:
+        read_archive(path)
+    assert str(caught.value) == (
+        f"archive member 'cifar-100-python/train': fine_labels[2] is {bad!r}, but a label must be an integer "
+        "from 0 to 99 (one per name in cifar-100-python/meta's fine_label_names); use the official archive "
+        "from https://www.cs.toronto.edu/~kriz/cifar.html")
+
+
+def test_labels_as_a_numpy_array_are_accepted_and_checked(tmp_path):
+    path = _archive_with_train_labels(tmp_path / "a.tar.gz", np.array([8, 48, 99], dtype=np.int16))
+    assert read_archive(path).train.fine_labels.tolist() == [8, 48, 99]
+    path = _archive_with_train_labels(tmp_path / "b.tar.gz", np.array([8.0, 48.0, 99.5]))
+    with pytest.raises(CifarArchiveError, match=r"fine_labels\[0\] is 8\.0, but a label must be an integer"):
+        read_archive(path)
+
+
+def test_labels_that_are_not_a_list_are_refused():
+    record = {b"data": np.zeros((1, 3072), np.uint8), b"fine_labels": 8, b"filenames": [b"a.png"]}
+    with pytest.raises(CifarArchiveError, match=r"^archive member 'x': 'fine_labels' must be a list of integers, got type int"):
+        split_from_record(record, "x", label_count=100)
