@@ -163,14 +163,54 @@ class CifarArchive:
     fine_label_names: tuple[str, ...]
 
 
-def _text(value) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+def _text(value, member: str, where: str) -> str:
+    """A byte string (as Python 2 pickled them) or text as text; anything else is an error naming ``where``."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, bytes):
+        raise CifarArchiveError(f"archive member {member!r}: {where} is {type(value).__name__} {value!r:.60}, "
+                                f"not text; {_OFFICIAL}")
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CifarArchiveError(f"archive member {member!r}: {where} {value!r:.80} is not UTF-8 ({error.reason} "
+                                f"at byte {error.start}); {_OFFICIAL}") from None
+
+
+def _texts(values, member: str, key: str) -> tuple[str, ...]:
+    if not isinstance(values, (list, tuple)):
+        raise CifarArchiveError(f"archive member {member!r}: {key!r} must be a list of names, got type "
+                                f"{type(values).__name__}; {_OFFICIAL}")
+    return tuple(_text(value, member, f"{key}[{position}]") for position, value in enumerate(values))
+
+
+def is_file_name(name: str) -> bool:
+    """Whether ``name`` can be an image's S3 key under its split's prefix and a ``.lst`` path as it is.
+
+    One path component (no ``/``, ``\\``, ``.`` or ``..``), printable (no control,
+    format or line-separator characters, which ``.lst`` readers split lines
+    on), and no surrounding blanks, which ``.lst`` readers strip.
+    """
+    return (bool(name) and name.isprintable() and name == name.strip() and name not in (".", "..")
+            and "/" not in name and "\\" not in name)
+
+
+def file_names_from(raw, member: str) -> tuple[str, ...]:
+    """The ``filenames`` entry as text, once every name is a usable file name."""
+    names = _texts(raw, member, "filenames")
+    bad = next((position for position, name in enumerate(names) if not is_file_name(name)), None)
+    if bad is not None:
+        raise CifarArchiveError(
+            f"archive member {member!r}: filenames[{bad}] is {names[bad]!r}, which is not a plain file name "
+            f"(one printable path component, no '/', '\\' or '..'); {_OFFICIAL}"
+        )
+    return names
 
 
 def _normalise_keys(obj: dict, member: str) -> dict:
     if not isinstance(obj, dict):
         raise CifarArchiveError(f"archive member {member!r} is a {type(obj).__name__}, not a dict")
-    return {_text(key): value for key, value in obj.items()}
+    return {_text(key, member, "a key"): value for key, value in obj.items()}
 
 
 def _require(record: dict, key: str, member: str):
@@ -214,7 +254,7 @@ def split_from_record(record: dict, member: str, *, label_count: int) -> CifarSp
     record = _normalise_keys(record, member)
     data = np.asarray(_require(record, "data", member))
     labels = fine_labels_from(_require(record, "fine_labels", member), member, label_count)
-    filenames = tuple(_text(name) for name in _require(record, "filenames", member))
+    filenames = file_names_from(_require(record, "filenames", member), member)
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != CIFAR_ROW_BYTES:
         raise CifarArchiveError(
             f"archive member {member!r}: 'data' must be N x {CIFAR_ROW_BYTES} uint8, "
@@ -294,7 +334,7 @@ def read_archive(source: str | Path | IO[bytes], *, name: str | None = None) -> 
             "pass the CIFAR-100 *python* archive (cifar-100-python.tar.gz)"
         )
     meta = _normalise_keys(found["meta"], f"{ARCHIVE_DIR}/meta")
-    names = tuple(_text(n) for n in _require(meta, "fine_label_names", f"{ARCHIVE_DIR}/meta"))
+    names = _texts(_require(meta, "fine_label_names", f"{ARCHIVE_DIR}/meta"), f"{ARCHIVE_DIR}/meta", "fine_label_names")
     return CifarArchive(
         train=split_from_record(found["train"], f"{ARCHIVE_DIR}/train", label_count=len(names)),
         test=split_from_record(found["test"], f"{ARCHIVE_DIR}/test", label_count=len(names)),

@@ -238,3 +238,41 @@ def test_labels_that_are_not_a_list_are_refused():
     record = {b"data": np.zeros((1, 3072), np.uint8), b"fine_labels": 8, b"filenames": [b"a.png"]}
     with pytest.raises(CifarArchiveError, match=r"^archive member 'x': 'fine_labels' must be a list of integers, got type int"):
         split_from_record(record, "x", label_count=100)
+
+
+# --------------------------------------------------------------------------------- file names
+
+def _archive_with_train_names(path, names):
+    record = split_record(synthetic_split([8] * len(names), seed=1), "training batch 1 of 1")
+    record[b"filenames"] = names
+    good = split_record(synthetic_split([8, 48], seed=2), "testing batch 1 of 1")
+    return archive_with_members(path, {
+        "train": pickle.dumps(record, protocol=2), "test": pickle.dumps(good, protocol=2),
+        "meta": pickle.dumps({b"fine_label_names": FINE_LABEL_NAMES}, protocol=2),
+    })
+
+
+@pytest.mark.parametrize("bad", ["bike\u2028_s_1.png", "../../etc/bike.png", "a/b.png", "a\\b.png", "..", "",
+                                 " bike.png", "bike\t1.png", "bike\n.png", "bike\x85.png", "bike\u200b.png"])
+def test_file_names_must_be_plain_printable_components(tmp_path, bad):
+    path = _archive_with_train_names(tmp_path / "a.tar.gz", ["bicycle_s_1.png", bad])
+    with pytest.raises(CifarArchiveError) as caught:
+        read_archive(path)
+    assert str(caught.value) == (
+        f"archive member 'cifar-100-python/train': filenames[1] is {bad!r}, which is not a plain file name "
+        "(one printable path component, no '/', '\\' or '..'); use the official archive from "
+        "https://www.cs.toronto.edu/~kriz/cifar.html")
+
+
+def test_names_that_are_not_utf8_name_the_member_and_position(tmp_path):
+    path = _archive_with_train_names(tmp_path / "a.tar.gz", [b"ok.png", b"caf\xe9.png"])
+    with pytest.raises(CifarArchiveError) as caught:
+        read_archive(path)
+    assert str(caught.value) == (
+        "archive member 'cifar-100-python/train': filenames[1] b'caf\\xe9.png' is not UTF-8 (invalid "
+        "continuation byte at byte 3); use the official archive from https://www.cs.toronto.edu/~kriz/cifar.html")
+
+
+def test_unicode_names_that_are_plain_are_kept(tmp_path):
+    path = _archive_with_train_names(tmp_path / "a.tar.gz", ["vélo_s_1.png", "bike 2.png"])
+    assert read_archive(path).train.filenames == ("vélo_s_1.png", "bike 2.png")
