@@ -16,7 +16,11 @@ the member's bound before numpy allocates it.
 
 from __future__ import annotations
 
+import bz2
+import contextlib
+import gzip
 import io
+import lzma
 import pickle
 import pickletools
 import tarfile
@@ -294,34 +298,73 @@ def unpickle(file: IO[bytes], *, member: str, limit: int | None = None):
     return CifarUnpickler(io.BytesIO(payload), member=member, limit=limit).load()
 
 
+# The compressions tarfile reads, by magic bytes, each with the reader that checks its stream's end.
+_COMPRESSIONS = (
+    (b"\x1f\x8b", lambda raw: gzip.GzipFile(fileobj=raw, mode="rb")),
+    (b"BZh", bz2.BZ2File),
+    (b"\xfd7zXZ\x00", lzma.LZMAFile),
+)
+# tar pads an archive to 10 KiB records after its end; anything far beyond is not a CIFAR archive.
+MAX_TRAILING_BYTES = 1 << 20
+
+
+def decompressed(raw: IO[bytes]) -> IO[bytes]:
+    """``raw`` read through the decompressor its magic bytes call for (as is when uncompressed).
+
+    tarfile's own stream stops at the tar's end-of-archive blocks and never
+    reads the gzip trailer (CRC and length), so a truncated download would
+    pass as whole; these readers check the end when :func:`read_to_end` gets there.
+    """
+    if hasattr(raw, "peek"):
+        head = raw.peek(6)[:6]
+    elif raw.seekable():
+        head = raw.read(6)
+        raw.seek(-len(head), io.SEEK_CUR)
+    else:  # a one-shot stream: buffering it is the only way to look ahead
+        raw = io.BufferedReader(raw)
+        head = raw.peek(6)[:6]
+    return next((reader(raw) for magic, reader in _COMPRESSIONS if head.startswith(magic)), raw)
+
+
+def read_to_end(stream: IO[bytes]) -> None:
+    """Read what follows the tar's end, so the decompressor verifies the stream's checksum and length."""
+    if len(stream.read(MAX_TRAILING_BYTES + 1)) > MAX_TRAILING_BYTES:
+        raise CifarArchiveError(f"it has over {MAX_TRAILING_BYTES:,} bytes after the end of its tar archive; "
+                                f"{_OFFICIAL}")
+
+
+def _read_members(stream: IO[bytes]) -> dict[str, object]:
+    """The unpickled ``train``, ``test`` and ``meta`` members found in a tar stream, each within its bound."""
+    found: dict[str, object] = {}
+    with tarfile.open(fileobj=stream, mode="r|") as tar:
+        for count, info in enumerate(tar, start=1):
+            if count > MAX_ENTRIES:
+                raise OversizedMemberError(f"it has over {MAX_ENTRIES} entries (the official archive has 4); {_OFFICIAL}")
+            member = info.name.rsplit("/", 1)[-1]
+            if not info.isfile() or member not in MEMBERS:
+                continue
+            if info.size > member_limit(member):
+                raise OversizedMemberError(
+                    f"archive member {info.name!r} declares {info.size:,} bytes, over the "
+                    f"{member_limit(member):,} a real CIFAR-100 {member} member holds; {_OFFICIAL}")
+            found[member] = unpickle(tar.extractfile(info), member=info.name)
+    read_to_end(stream)
+    return found
+
+
 def read_archive(source: str | Path | IO[bytes], *, name: str | None = None) -> CifarArchive:
     """Read ``train``, ``test`` and ``meta`` from a CIFAR-100 python ``.tar.gz`` without extracting.
 
     ``source`` is a path or a binary file object; ``name`` is how errors refer
-    to it (defaults to the path).
+    to it (defaults to the path). The whole stream is read, to its checksum.
     """
     label = name or str(source)
-    found: dict[str, object] = {}
     try:
-        if isinstance(source, (str, Path)):
-            tar = tarfile.open(source, mode="r|*")
-        else:
-            tar = tarfile.open(fileobj=source, mode="r|*")
-        with tar:
-            for count, info in enumerate(tar, start=1):
-                if count > MAX_ENTRIES:
-                    raise OversizedMemberError(f"it has over {MAX_ENTRIES} entries (the official archive has 4); {_OFFICIAL}")
-                member = info.name.rsplit("/", 1)[-1]
-                if not info.isfile() or member not in MEMBERS:
-                    continue
-                if info.size > member_limit(member):
-                    raise OversizedMemberError(
-                        f"archive member {info.name!r} declares {info.size:,} bytes, over the "
-                        f"{member_limit(member):,} a real CIFAR-100 {member} member holds; {_OFFICIAL}")
-                found[member] = unpickle(tar.extractfile(info), member=info.name)
+        with open(source, "rb") if isinstance(source, (str, Path)) else contextlib.nullcontext(source) as raw:
+            found = _read_members(decompressed(raw))
     except CifarArchiveError as error:
         raise type(error)(f"{label}: {error}") from None
-    except (tarfile.TarError, EOFError, zlib.error, OSError, pickle.UnpicklingError,
+    except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, OSError, pickle.UnpicklingError,
             ValueError, TypeError) as error:
         raise CifarArchiveError(
             f"{label} is truncated or not a CIFAR-100 python archive ({type(error).__name__}: "

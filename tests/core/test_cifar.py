@@ -276,3 +276,50 @@ def test_names_that_are_not_utf8_name_the_member_and_position(tmp_path):
 def test_unicode_names_that_are_plain_are_kept(tmp_path):
     path = _archive_with_train_names(tmp_path / "a.tar.gz", ["vélo_s_1.png", "bike 2.png"])
     assert read_archive(path).train.filenames == ("vélo_s_1.png", "bike 2.png")
+
+
+# ------------------------------------------------------------------------- truncated downloads
+
+def test_gzip_missing_its_trailer_is_truncated(archive, tmp_path):
+    whole = archive[0].read_bytes()
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(whole[:-8])  # the CRC-32 and length that end a gzip stream
+    with pytest.raises(CifarArchiveError) as caught:
+        read_archive(cut)
+    assert str(caught.value) == (
+        f"{cut} is truncated or not a CIFAR-100 python archive (EOFError: Compressed file ended before the "
+        "end-of-stream marker was reached); download it again or pass another --source")
+
+
+def test_gzip_with_a_wrong_checksum_is_refused(archive, tmp_path):
+    whole = bytearray(archive[0].read_bytes())
+    whole[-8] ^= 0xFF
+    bad = tmp_path / "bad.tar.gz"
+    bad.write_bytes(bytes(whole))
+    with pytest.raises(CifarArchiveError, match=r"bad\.tar\.gz is truncated or not a CIFAR-100 python archive "
+                                                r"\(BadGzipFile: CRC check failed"):
+        read_archive(bad)
+
+
+@pytest.mark.parametrize("compression", ["bz2", "xz", ""])
+def test_other_compressions_and_file_objects_are_read_to_their_end(archive, tmp_path, compression):
+    import tarfile
+
+    path = tmp_path / f"a.tar.{compression}"
+    with tarfile.open(archive[0]) as source, tarfile.open(path, f"w:{compression}") as target:
+        for info in source:
+            target.addfile(info, source.extractfile(info) if info.isfile() else None)
+    with open(path, "rb") as handle:
+        assert read_archive(__import__("io").BytesIO(handle.read()), name="upload").train.fine_labels.tolist() == \
+            archive[1].fine_labels
+    if compression:
+        path.write_bytes(path.read_bytes()[:-4])
+        with pytest.raises(CifarArchiveError, match=r"is truncated or not a CIFAR-100 python archive \(EOFError"):
+            read_archive(path)
+
+
+def test_data_far_beyond_the_tar_end_is_refused(archive, tmp_path):
+    path = tmp_path / "padded.tar.gz"
+    path.write_bytes(archive[0].read_bytes() + gzip.compress(bytes(2 << 20)))
+    with pytest.raises(CifarArchiveError, match=r"padded\.tar\.gz: it has over 1,048,576 bytes after the end of its tar"):
+        read_archive(path)
