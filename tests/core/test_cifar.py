@@ -205,9 +205,10 @@ def test_object_arrays_are_refused():
 
 # ------------------------------------------------------------------------------------- labels
 
-def _archive_with_train_labels(path, labels):
-    record = split_record(synthetic_split([8] * len(labels), seed=1), "training batch 1 of 1")
-    record[b"fine_labels"] = labels
+def _archive_with_train_entry(path, key: bytes, values):
+    """A well-formed archive whose train member's ``key`` entry is ``values`` (one per row)."""
+    record = split_record(synthetic_split([8] * len(values), seed=1), "training batch 1 of 1")
+    record[key] = values
     good = split_record(synthetic_split([8, 48], seed=2), "testing batch 1 of 1")
     return archive_with_members(path, {
         "train": pickle.dumps(record, protocol=2), "test": pickle.dumps(good, protocol=2),
@@ -215,12 +216,20 @@ def _archive_with_train_labels(path, labels):
     })
 
 
-@pytest.mark.parametrize("bad", [-1, 8.7, 300_000_000, 10**11, 2**70, None, True, "8", np.float64(8.0)])
-def test_labels_must_be_integers_naming_a_fine_label(tmp_path, bad):
-    path = _archive_with_train_labels(tmp_path / "a.tar.gz", [8, 48, bad])
+def _refusal(path) -> str:
+    """The message of the CifarArchiveError reading ``path`` raises."""
     with pytest.raises(CifarArchiveError) as caught:
         read_archive(path)
-    assert str(caught.value) == (
+    return str(caught.value)
+
+
+def _archive_with_train_labels(path, labels):
+    return _archive_with_train_entry(path, b"fine_labels", labels)
+
+
+@pytest.mark.parametrize("bad", [-1, 8.7, 300_000_000, 10**11, 2**70, None, True, "8", np.float64(8.0)])
+def test_labels_must_be_integers_naming_a_fine_label(tmp_path, bad):
+    assert _refusal(_archive_with_train_labels(tmp_path / "a.tar.gz", [8, 48, bad])) == (
         f"archive member 'cifar-100-python/train': fine_labels[2] is {bad!r}, but a label must be an integer "
         "from 0 to 99 (one per name in cifar-100-python/meta's fine_label_names); use the official archive "
         "from https://www.cs.toronto.edu/~kriz/cifar.html")
@@ -243,32 +252,20 @@ def test_labels_that_are_not_a_list_are_refused():
 # --------------------------------------------------------------------------------- file names
 
 def _archive_with_train_names(path, names):
-    record = split_record(synthetic_split([8] * len(names), seed=1), "training batch 1 of 1")
-    record[b"filenames"] = names
-    good = split_record(synthetic_split([8, 48], seed=2), "testing batch 1 of 1")
-    return archive_with_members(path, {
-        "train": pickle.dumps(record, protocol=2), "test": pickle.dumps(good, protocol=2),
-        "meta": pickle.dumps({b"fine_label_names": FINE_LABEL_NAMES}, protocol=2),
-    })
+    return _archive_with_train_entry(path, b"filenames", names)
 
 
 @pytest.mark.parametrize("bad", ["bike\u2028_s_1.png", "../../etc/bike.png", "a/b.png", "a\\b.png", "..", "",
                                  " bike.png", "bike\t1.png", "bike\n.png", "bike\x85.png", "bike\u200b.png"])
 def test_file_names_must_be_plain_printable_components(tmp_path, bad):
-    path = _archive_with_train_names(tmp_path / "a.tar.gz", ["bicycle_s_1.png", bad])
-    with pytest.raises(CifarArchiveError) as caught:
-        read_archive(path)
-    assert str(caught.value) == (
+    assert _refusal(_archive_with_train_names(tmp_path / "a.tar.gz", ["bicycle_s_1.png", bad])) == (
         f"archive member 'cifar-100-python/train': filenames[1] is {bad!r}, which is not a plain file name "
         "(one printable path component, no '/', '\\' or '..'); use the official archive from "
         "https://www.cs.toronto.edu/~kriz/cifar.html")
 
 
 def test_names_that_are_not_utf8_name_the_member_and_position(tmp_path):
-    path = _archive_with_train_names(tmp_path / "a.tar.gz", [b"ok.png", b"caf\xe9.png"])
-    with pytest.raises(CifarArchiveError) as caught:
-        read_archive(path)
-    assert str(caught.value) == (
+    assert _refusal(_archive_with_train_names(tmp_path / "a.tar.gz", [b"ok.png", b"caf\xe9.png"])) == (
         "archive member 'cifar-100-python/train': filenames[1] b'caf\\xe9.png' is not UTF-8 (invalid "
         "continuation byte at byte 3); use the official archive from https://www.cs.toronto.edu/~kriz/cifar.html")
 
@@ -284,9 +281,7 @@ def test_gzip_missing_its_trailer_is_truncated(archive, tmp_path):
     whole = archive[0].read_bytes()
     cut = tmp_path / "cut.tar.gz"
     cut.write_bytes(whole[:-8])  # the CRC-32 and length that end a gzip stream
-    with pytest.raises(CifarArchiveError) as caught:
-        read_archive(cut)
-    assert str(caught.value) == (
+    assert _refusal(cut) == (
         f"{cut} is truncated or not a CIFAR-100 python archive (EOFError: Compressed file ended before the "
         "end-of-stream marker was reached); download it again or pass another --source")
 
