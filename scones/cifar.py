@@ -264,6 +264,10 @@ def split_from_record(record: dict, member: str, *, label_count: int) -> CifarSp
             f"archive member {member!r}: 'data' must be N x {CIFAR_ROW_BYTES} uint8, "
             f"got {data.shape} {data.dtype}"
         )
+    split = member.rsplit("/", 1)[-1]
+    if len(data) > SPLIT_ROWS.get(split, len(data)):
+        raise CifarArchiveError(f"archive member {member!r} has {len(data):,} rows, more than the {SPLIT_ROWS[split]:,} "
+                                f"of CIFAR-100's {split} split; {_OFFICIAL}")
     if not (len(data) == len(labels) == len(filenames)):
         raise CifarArchiveError(
             f"archive member {member!r}: {len(data)} rows, {len(labels)} labels and "
@@ -378,6 +382,9 @@ def read_archive(source: str | Path | IO[bytes], *, name: str | None = None) -> 
         )
     meta = _normalise_keys(found["meta"], f"{ARCHIVE_DIR}/meta")
     names = _texts(_require(meta, "fine_label_names", f"{ARCHIVE_DIR}/meta"), f"{ARCHIVE_DIR}/meta", "fine_label_names")
+    if not 0 < len(names) <= FINE_LABEL_COUNT:
+        raise CifarArchiveError(f"archive member '{ARCHIVE_DIR}/meta' names {len(names)} fine labels; CIFAR-100 has "
+                                f"{FINE_LABEL_COUNT}; {_OFFICIAL}")
     return CifarArchive(
         train=split_from_record(found["train"], f"{ARCHIVE_DIR}/train", label_count=len(names)),
         test=split_from_record(found["test"], f"{ARCHIVE_DIR}/test", label_count=len(names)),

@@ -243,6 +243,22 @@ def test_labels_as_a_numpy_array_are_accepted_and_checked(tmp_path):
         read_archive(path)
 
 
+def test_more_rows_than_the_split_has_are_refused():
+    record = {b"data": np.zeros((10_001, 3072), np.uint8), b"fine_labels": [8] * 10_001,
+              b"filenames": [f"{row}.png" for row in range(10_001)]}
+    with pytest.raises(CifarArchiveError, match=r"^archive member 'cifar-100-python/test' has 10,001 rows, more than "
+                                                r"the 10,000 of CIFAR-100's test split; use the official archive"):
+        split_from_record(record, "cifar-100-python/test", label_count=100)
+
+
+@pytest.mark.parametrize("names", [[], [f"class_{n}" for n in range(101)]])
+def test_meta_must_name_at_most_cifars_fine_labels(tmp_path, names):
+    path = write_cifar_archive(tmp_path / "a.tar.gz", synthetic_split([0], seed=1), synthetic_split([0], seed=2),
+                               fine_label_names=names)
+    assert _refusal(path) == (f"archive member 'cifar-100-python/meta' names {len(names)} fine labels; CIFAR-100 has "
+                              "100; use the official archive from https://www.cs.toronto.edu/~kriz/cifar.html")
+
+
 def test_labels_that_are_not_a_list_are_refused():
     record = {b"data": np.zeros((1, 3072), np.uint8), b"fine_labels": 8, b"filenames": [b"a.png"]}
     with pytest.raises(CifarArchiveError, match=r"^archive member 'x': 'fine_labels' must be a list of integers, got type int"):
