@@ -9,8 +9,8 @@ Members are read straight from the compressed stream: nothing is extracted.
 Nothing is allocated beyond what a real archive needs: each member's declared
 size is checked against CIFAR-100's published bounds (50,000 train and 10,000
 test rows of 3,072 bytes, 100 fine labels) before it is read, every counted
-string in a pickle is checked against the bytes that follow it before the
-unpickler allocates it, and every array a pickle constructs is checked against
+string in a pickle is read only as far as it exists (never allocated at the
+length it claims), and every array a pickle constructs is checked against
 the member's bound before numpy allocates it.
 """
 
@@ -22,7 +22,6 @@ import gzip
 import io
 import lzma
 import pickle
-import pickletools
 import tarfile
 import zlib
 from dataclasses import dataclass
@@ -118,7 +117,7 @@ class _BoundedNdarray:
         return made
 
 
-class CifarUnpickler(pickle.Unpickler):
+class CifarUnpickler(pickle._Unpickler):
     """An unpickler that only reconstructs numpy arrays (of sizes the member can hold) and plain containers."""
 
     def __init__(self, file: IO[bytes], *, member: str, limit: int):
@@ -276,30 +275,37 @@ def split_from_record(record: dict, member: str, *, label_count: int) -> CifarSp
     return CifarSplit(data=data, fine_labels=labels, filenames=filenames)
 
 
-def check_counted_lengths(payload: bytes, *, member: str) -> None:
-    """Refuse a pickle whose strings claim more bytes than follow them.
+class _CappedReader:
+    """A member's file that never asks for more than ``limit`` bytes in all: ``BufferedReader.read(n)`` allocates n first."""
 
-    The unpickler allocates a counted string at its declared length before
-    reading it, so a few bytes claiming gigabytes would allocate gigabytes;
-    walking the opcodes first reads each string only as far as it exists.
-    """
-    try:
-        for _ in pickletools.genops(io.BytesIO(payload)):
-            pass
-    except ValueError as error:
-        raise CifarArchiveError(f"archive member {member!r} is truncated or not a pickle ({error}); "
-                                "download the archive again or pass another --source") from None
+    def __init__(self, file: IO[bytes], limit: int):
+        self.file, self.left = file, limit
+
+    def _take(self, data: bytes) -> bytes:
+        self.left -= len(data)
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        return self._take(self.file.read(self.left if size is None or size < 0 else min(size, self.left)))
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._take(self.file.readline(self.left if size is None or size < 0 else min(size, self.left)))
 
 
 def unpickle(file: IO[bytes], *, member: str, limit: int | None = None):
-    """Unpickle one archive member (at most ``limit`` bytes, default its CIFAR bound) with the allow-list."""
+    """Unpickle one archive member with the allow-list, building no array over ``limit`` bytes (default: its bound).
+
+    The pure-Python unpickler is used on purpose: the C one allocates a
+    counted string at its declared length before reading it, so a few bytes
+    claiming gigabytes would allocate gigabytes; this one reads only the bytes
+    that are there (and is faster than the C one plus a scan of the lengths).
+    """
     limit = member_limit(member.rsplit("/", 1)[-1]) if limit is None else limit
-    payload = file.read(limit + 1)
-    if len(payload) > limit:
-        raise OversizedMemberError(f"archive member {member!r} is over the {limit:,} bytes a real CIFAR-100 "
-                                   f"member holds; {_OFFICIAL}")
-    check_counted_lengths(payload, member=member)
-    return CifarUnpickler(io.BytesIO(payload), member=member, limit=limit).load()
+    try:
+        return CifarUnpickler(_CappedReader(file, limit + 1), member=member, limit=limit).load()
+    except EOFError as error:  # the pure-Python unpickler's is bare; a decompressor's says why
+        raise CifarArchiveError(f"archive member {member!r} is truncated ({str(error) or 'it ends before its pickle does'}); "
+                                "download the archive again or pass another --source") from None
 
 
 # The compressions tarfile reads, by magic bytes, each with the reader that checks its stream's end.
@@ -340,7 +346,7 @@ def read_to_end(stream: IO[bytes]) -> None:
 def _read_members(stream: IO[bytes]) -> dict[str, object]:
     """The unpickled ``train``, ``test`` and ``meta`` members found in a tar stream, each within its bound."""
     found: dict[str, object] = {}
-    with tarfile.open(fileobj=stream, mode="r|") as tar:
+    with tarfile.open(fileobj=stream, mode="r:") as tar:
         for count, info in enumerate(tar, start=1):
             if count > MAX_ENTRIES:
                 raise OversizedMemberError(f"it has over {MAX_ENTRIES} entries (the official archive has 4); {_OFFICIAL}")
