@@ -75,6 +75,12 @@ def download(url: str, destination: Path, *, md5: str | None, progress: Progress
             f"could not download {url} ({reason}). If this machine is offline, fetch "
             f"cifar-100-python.tar.gz elsewhere and pass it with --source PATH"
         ) from error
+    if total is not None and done != total:
+        partial.unlink(missing_ok=True)
+        raise SourceError(
+            f"{url} ended after {done:,} of its {total:,} bytes: the download was cut short; try again, or "
+            "pass a verified copy with --source PATH"
+        )
     if md5 and digest.hexdigest() != md5:
         partial.unlink(missing_ok=True)
         raise SourceError(

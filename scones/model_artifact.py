@@ -24,6 +24,7 @@ import io
 import json
 import re
 import tarfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -35,8 +36,13 @@ SHAPES_FILE = "model-shapes.json"
 PARAMS_PATTERN = re.compile(r"image-classification-(\d{4,})\.params")
 METADATA_FORMAT = "scones-model-metadata/1"
 DATA_NAME = "data"
-# Far above any ResNet the algorithm builds (ResNet-200 is ~260 MB); guards against gzip bombs.
-MAX_MEMBER_BYTES = 2 << 30
+# Sane member sizes, checked against each tar header before the member is read (a few MB of
+# gzip can claim gigabytes): weights get twice ResNet-200's ~260 MB, the largest network the
+# algorithm builds; the symbol and shapes files are JSON of a few hundred KB at most.
+MAX_PARAMS_BYTES = 512 << 20
+MAX_JSON_BYTES = 16 << 20
+# The algorithm writes 3 files, plus one .params per checkpoint when checkpoint_frequency is set.
+MAX_ENTRIES = 1000
 # The largest input image a served model may ask for: 2048×2048 RGB float32 is 50 MB per image (the
 # algorithm's default is 224×224), so a batch of 32 stays within a few GB.
 MAX_INPUT_PIXELS = 2048 * 2048
@@ -104,39 +110,57 @@ class ModelArtifact:
         return build_model_tarball(self.symbol_json, {self.epoch: self.params}, self.data_shape)
 
 
-def _regular_members(data: bytes, source: str) -> dict[str, bytes]:
-    """Every regular file of the tarball by its normalised name; links and traversal refused."""
+def _member_limit(name: str) -> int:
+    """The most bytes a member of ``name`` may declare: weights get room for any ResNet, JSON files little."""
+    return MAX_PARAMS_BYTES if PARAMS_PATTERN.fullmatch(name) else MAX_JSON_BYTES
+
+
+def _checked_name(entry: tarfile.TarInfo, source: str) -> str:
+    """The member's normalised name, once its path, type and declared size are known to be sane."""
+    name = entry.name[2:] if entry.name.startswith("./") else entry.name
+    if name.startswith("/") or ".." in name.split("/"):
+        raise ArtifactError(
+            f"{source} member {entry.name!r} points outside the archive (absolute path or '..'); refusing it: {_FIX}"
+        )
+    if not (entry.isfile() or entry.isdir()):
+        raise ArtifactError(f"{source} member {entry.name!r} is a link or device, not a regular file; {_FIX}")
+    if entry.size > _member_limit(name):
+        raise ArtifactError(f"{source} member {entry.name!r} declares {entry.size:,} bytes, over the "
+                            f"{_member_limit(name):,} a model file can be; {_FIX}")
+    return name
+
+
+def _wanted_members(data: bytes, source: str) -> tuple[tuple[str, ...], dict[str, bytes]]:
+    """Every regular file's name, and the contents of the symbol, the shapes and the highest checkpoint only.
+
+    The archive is streamed: each member's declared size is checked before it
+    is read, and other checkpoints are skipped, so memory stays within one
+    model's files however many the archive claims.
+    """
+    names: list[str] = []
+    contents: dict[str, bytes] = {}
+    best_epoch = -1
     try:
-        archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:*")
-    except (tarfile.TarError, EOFError, OSError) as error:
-        raise ArtifactError(f"{source} is not a tar.gz archive ({error}); {_FIX}") from None
-    members: dict[str, bytes] = {}
-    with archive:
-        try:
-            entries = archive.getmembers()
-        except (tarfile.TarError, EOFError, OSError) as error:
-            raise ArtifactError(f"{source} is a damaged tar archive ({error}); {_FIX}") from None
-        for entry in entries:
-            name = entry.name[2:] if entry.name.startswith("./") else entry.name
-            parts = name.split("/")
-            if name.startswith("/") or ".." in parts:
-                raise ArtifactError(
-                    f"{source} member {entry.name!r} points outside the archive (absolute path or '..'); "
-                    f"refusing it: {_FIX}"
-                )
-            if entry.isdir():
-                continue
-            if not entry.isfile():
-                raise ArtifactError(
-                    f"{source} member {entry.name!r} is a link or device, not a regular file; {_FIX}"
-                )
-            if entry.size > MAX_MEMBER_BYTES:
-                raise ArtifactError(f"{source} member {entry.name!r} is {entry.size} bytes, over the "
-                                    f"{MAX_MEMBER_BYTES} a model file can be; {_FIX}")
-            if name in members:
-                raise ArtifactError(f"{source} holds {name!r} twice; {_FIX}")
-            members[name] = archive.extractfile(entry).read()
-    return members
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r|*") as archive:
+            for count, entry in enumerate(archive, start=1):
+                if count > MAX_ENTRIES:
+                    raise ArtifactError(f"{source} has over {MAX_ENTRIES} entries; {_FIX}")
+                name = _checked_name(entry, source)
+                if entry.isdir():
+                    continue
+                if name in names:
+                    raise ArtifactError(f"{source} holds {name!r} twice; {_FIX}")
+                names.append(name)
+                match = PARAMS_PATTERN.fullmatch(name)
+                if match and int(match.group(1)) > best_epoch:
+                    contents = {key: body for key, body in contents.items() if not PARAMS_PATTERN.fullmatch(key)}
+                    best_epoch = int(match.group(1))
+                elif name not in (SYMBOL_FILE, SHAPES_FILE):
+                    continue
+                contents[name] = archive.extractfile(entry).read()
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
+        raise ArtifactError(f"{source} is not a tar.gz archive or is damaged ({error}); {_FIX}") from None
+    return tuple(names), contents
 
 
 def _data_shape(text: bytes, source: str) -> tuple[int, ...]:
@@ -162,8 +186,8 @@ def _data_shape(text: bytes, source: str) -> tuple[int, ...]:
 
 def read_model_tarball(data: bytes, *, source: str = MODEL_FILE) -> ModelArtifact:
     """Check and unpack a model.tar.gz; with several checkpoints the highest number is chosen."""
-    members = _regular_members(data, source)
-    found = ", ".join(sorted(members)) or "nothing"
+    names, members = _wanted_members(data, source)
+    found = ", ".join(sorted(names)) or "nothing"
     if SYMBOL_FILE not in members:
         raise ArtifactError(f"{source} has no {SYMBOL_FILE} (it holds: {found}); {_FIX}")
     try:
@@ -172,7 +196,7 @@ def read_model_tarball(data: bytes, *, source: str = MODEL_FILE) -> ModelArtifac
             raise ValueError("no 'nodes' and 'heads'")
     except ValueError as error:
         raise ArtifactError(f"{source}: {SYMBOL_FILE} is not an MXNet symbol ({error}); {_FIX}") from None
-    checkpoints = {int(match.group(1)): name for name in members
+    checkpoints = {int(match.group(1)): name for name in names
                    if (match := PARAMS_PATTERN.fullmatch(name))}
     if not checkpoints:
         raise ArtifactError(f"{source} has no image-classification-NNNN.params (it holds: {found}); {_FIX}")

@@ -1,8 +1,9 @@
 """The staged bucket: writing a stage plan to S3, and reading back what staging left there.
 
-Uploads are skipped when an object with the same content is already there,
-and the listings are written last, so a run that stops midway never leaves a
-``.lst`` pointing at missing images. Every reader here refuses a bucket that
+Uploads are skipped when an object with the same content is already there;
+the listings are withdrawn before any image is replaced and written last, so
+a run that stops midway never leaves a ``.lst`` pointing at missing images or
+at images of another staging. Every reader here refuses a bucket that
 was not staged with :class:`~scones.errors.NotStaged`, whose message says to
 run `scones stage`; every key comes from :mod:`scones.bucket_layout`.
 """
@@ -19,7 +20,7 @@ from scones.class_names import DEFAULT_CLASSES, default_class_names
 from scones.errors import InputError, NotFound, NotStaged
 from scones.execution_inputs import ImageCase, pick_cases
 from scones.lst import LstEntry, parse_lst
-from scones.staging import StagePlan, plan_stage
+from scones.staging import StagedObject, StagePlan, plan_stage
 from scones.storage import NoSuchObject, Storage
 
 STAGE_FIRST = "run `scones stage` first (or pass the right --bucket)"
@@ -41,6 +42,11 @@ class StageReport:
                 f"in s3://{self.bucket}/")
 
 
+def _changed(batch: Sequence[StagedObject], existing: dict[str, str], bucket: str) -> list[StagedObject]:
+    """The objects of ``batch`` not already stored with the same content (``existing``: URI -> ETag)."""
+    return [obj for obj in batch if existing.get(layout.uri(bucket, obj.key)) != obj.md5]
+
+
 def upload_plan(
     plan: StagePlan,
     storage: Storage,
@@ -48,20 +54,25 @@ def upload_plan(
     *,
     on_progress: Callable[[int], None] | None = None,
 ) -> StageReport:
-    """Upload what is missing or different; images first, listings last."""
+    """Upload what is missing or different; images first, listings last.
+
+    Before any image is replaced, the listings already there are withdrawn, so
+    a run that stops midway never leaves a listing naming images of two
+    stagings: the bucket reads as not staged until a run completes.
+    """
     report = StageReport(bucket=bucket, bucket_created=storage.ensure_bucket(bucket))
     existing = {}
     for prefix in (*(layout.images_prefix(s) for s in layout.SPLITS), *(o.key for o in plan.listings)):
         for stored in storage.list(layout.uri(bucket, prefix)):
             existing[stored.uri] = stored.etag
+    if _changed(plan.images, existing, bucket):
+        withdrawn = [uri for uri in (layout.uri(bucket, obj.key) for obj in plan.listings) if uri in existing]
+        storage.delete(withdrawn)
+        for uri in withdrawn:
+            del existing[uri]
     for batch in (plan.images, plan.listings):
-        pending = {}
-        for obj in batch:
-            uri = layout.uri(bucket, obj.key)
-            if existing.get(uri) == obj.md5:
-                report.unchanged.append(uri)
-            else:
-                pending[uri] = obj
+        pending = {layout.uri(bucket, obj.key): obj for obj in _changed(batch, existing, bucket)}
+        report.unchanged += [layout.uri(bucket, obj.key) for obj in batch if layout.uri(bucket, obj.key) not in pending]
         storage.put_many({uri: obj.body for uri, obj in pending.items()},
                          content_types={uri: obj.content_type for uri, obj in pending.items()})
         report.uploaded += list(pending)

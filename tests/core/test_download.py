@@ -46,6 +46,35 @@ def test_checksum_mismatch_leaves_nothing(http_root, tmp_path):
     assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
 
 
+class _CutShort(http.server.BaseHTTPRequestHandler):
+    """Promises 10,000 bytes, sends 100 and hangs up: a download interrupted midway."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "10000")
+        self.end_headers()
+        self.wfile.write(b"x" * 100)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_download_cut_short_fails_its_check_and_leaves_nothing(tmp_path):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CutShort)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/cifar.tar.gz"
+    try:
+        with pytest.raises(SourceError) as caught:
+            resolve_source(url, cache=tmp_path / "cache")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert str(caught.value) == (f"{url} ended after 100 of its 10,000 bytes: the download was cut short; "
+                                 "try again, or pass a verified copy with --source PATH")
+    assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
+
+
 def test_unreachable_url_says_how_to_pass_source(tmp_path):
     import socket
 

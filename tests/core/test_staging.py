@@ -73,7 +73,9 @@ def test_changed_image_is_uploaded_again(archive, storage, bucket):
     stage_archive(str(path), storage, bucket)
     storage.put(f"s3://{bucket}/train/{train.filenames[0]}", b"stale")
     again = stage_archive(str(path), storage, bucket)
-    assert again.uploaded == [f"s3://{bucket}/train/{train.filenames[0]}"]
+    # The listings are withdrawn before an image is replaced, then written again.
+    assert again.uploaded == [f"s3://{bucket}/train/{train.filenames[0]}",
+                              *(f"s3://{bucket}/{key}" for key in ("train.lst", "test.lst", "classes.json"))]
 
 
 class FailingAfter:
@@ -103,6 +105,27 @@ def test_failed_run_leaves_no_listing(archive, storage, bucket):
     # Re-running finishes the job, skipping what already arrived.
     report = upload_plan(plan, storage, bucket)
     assert len(report.unchanged) == 3 and len(report.uploaded) == 7
+
+
+def test_restaging_another_archive_stopped_midway_leaves_no_mixed_listing(archive, storage, bucket, tmp_path):
+    from scones.errors import NotStaged
+    from scones.staged_bucket import check_staged, read_listing
+    from scones.synthetic_cifar import SyntheticSplit
+
+    path, train, test = archive
+    stage_archive(str(path), storage, bucket)
+    repainted = [SyntheticSplit(255 - split.data, split.fine_labels, split.filenames) for split in (train, test)]
+    other = plan_stage(read_archive(write_cifar_archive(tmp_path / "other.tar.gz", *repainted)))
+    with pytest.raises(StorageError):
+        upload_plan(other, FailingAfter(storage, allowed=2), bucket)  # 2 of 7 images replaced, then killed
+    with pytest.raises(NotStaged, match=r"has no train\.lst or test\.lst: run `scones stage` first"):
+        check_staged(storage, bucket)
+    upload_plan(other, storage, bucket)
+    check_staged(storage, bucket)
+    for split in ("train", "test"):
+        for entry in read_listing(storage, bucket, split):
+            assert storage.get(f"s3://{bucket}/{split}/{entry.path}") == \
+                next(obj.body for obj in other.images if obj.key == f"{split}/{entry.path}")
 
 
 def test_bucket_created_when_missing(archive, storage):

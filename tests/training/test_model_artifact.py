@@ -9,6 +9,7 @@ import tarfile
 
 import pytest
 
+from ..core.memory_limit import user_error_under_memory_limit
 from scones.model_artifact import (
     ArtifactError,
     ModelMetadata,
@@ -104,3 +105,50 @@ def test_metadata_round_trips_and_is_checked():
         ModelMetadata.from_json(b"{")
 
 
+
+
+class _Zeros(io.RawIOBase):
+    """``size`` zero bytes, produced as read: a member that compresses a thousandfold."""
+
+    def __init__(self, size):
+        self.left = size
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        count = min(len(buffer), self.left)
+        buffer[:count] = bytes(count)
+        self.left -= count
+        return count
+
+
+def test_params_larger_than_any_model_are_refused_before_they_are_read(tmp_path):
+    size = 600 << 20
+    path = tmp_path / "model.tar.gz"
+    with tarfile.open(path, mode="w:gz", compresslevel=1) as archive:
+        for name, body in GOOD.items():
+            if not name.endswith(".params"):
+                info = tarfile.TarInfo(name)
+                info.size = len(body)
+                archive.addfile(info, io.BytesIO(body))
+        info = tarfile.TarInfo("image-classification-0014.params")
+        info.size = size
+        archive.addfile(info, io.BufferedReader(_Zeros(size), 1 << 20))
+    assert path.stat().st_size < 3 << 20
+    call = f"__import__('scones.model_artifact').model_artifact.read_model_tarball(open({str(path)!r}, 'rb').read())"
+    assert user_error_under_memory_limit(call) == (
+        "ArtifactError: model.tar.gz member 'image-classification-0014.params' declares 629,145,600 bytes, "
+        f"over the 536,870,912 a model file can be; {FIX}")
+
+
+def test_only_the_served_checkpoint_is_kept():
+    artifact = read_model_tarball(tarball({**GOOD, "image-classification-0002.params": b"older",
+                                           "image-classification-0007.params": b"middle"}))
+    assert (artifact.epoch, artifact.params, artifact.checkpoint_epochs) == (13, b"weights", (2, 7, 13))
+
+
+def test_too_many_entries_are_refused():
+    many = {f"notes/{number}.txt": b"" for number in range(1001)}
+    with pytest.raises(ArtifactError, match=r"^model\.tar\.gz has over 1000 entries; pass the model\.tar\.gz"):
+        read_model_tarball(tarball({**GOOD, **many}))
