@@ -11,10 +11,14 @@ import importlib
 
 __version__ = "0.1.0"
 _EXPORTS = {"Backend": "scones.backend", "get_backend": "scones.backend"}
-__all__ = ["Backend", "get_backend", "__version__"]
+# Subpackages a user reaches as attributes after a bare ``import scones`` (``scones.asl.execute``).
+_SUBPACKAGES = ("asl",)
+__all__ = ["Backend", "get_backend", "asl", "__version__"]
 
 
 def __getattr__(name: str):
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"{__name__}.{name}")
     if name not in _EXPORTS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(importlib.import_module(_EXPORTS[name]), name)

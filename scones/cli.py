@@ -134,9 +134,10 @@ def overrides_from(epochs, hyperparameters) -> dict[str, str]:
 
 
 def with_backend_storage(command: click.Command) -> click.Command:
-    """Give ``command`` the backend options and a ``ctx.obj["storage"]`` factory from that backend.
+    """Give ``command`` the backend options and ``ctx.obj`` factories of that backend's
+    ``storage`` and default ``bucket``.
 
-    The backend is opened only if the command asks for storage, and closed when the command ends.
+    The backend is opened only if the command asks for either, once, and closed when the command ends.
     ``command`` itself is left as it is (a copy is returned), so it still runs with a storage it is given.
     """
     callback = command.callback
@@ -146,7 +147,8 @@ def with_backend_storage(command: click.Command) -> click.Command:
     @functools.wraps(callback)
     def wrapped(backend_name, endpoint_url, region, **kwargs):
         ctx = click.get_current_context()
-        ctx.obj = {"storage": lambda: ctx.with_resource(open_backend(backend_name, endpoint_url, region)).storage}
+        backend = functools.cache(lambda: ctx.with_resource(open_backend(backend_name, endpoint_url, region)))
+        ctx.obj = {"storage": lambda: backend().storage, "bucket": lambda: backend().bucket}
         return callback(**kwargs)
 
     command.callback = wrapped
@@ -337,11 +339,17 @@ def invoke(backend_name, endpoint_url, region, bucket, endpoint_name, image, con
                    "are bound, in call order, to serializeImageData, classifyImage and filterInferences.")
 def execute(backend_name, endpoint_url, region, bucket, endpoint_name, threshold, count, seed, as_json, definition):
     """Run the state machine on random staged test images (the course's generate_test_case)."""
-    from scones.asl import load
+    from scones.asl import DefinitionError, load, validate
 
+    exported = None
+    if definition is not None:
+        exported = load(str(definition))
+        problems = validate(exported)
+        if problems:  # every problem at once, before binding its functions or touching a backend
+            raise DefinitionError(problems)
     with open_backend(backend_name, endpoint_url, region, bucket) as backend:
         rows, _ = execute_test_images(backend, endpoint_name=endpoint_name, threshold=threshold, count=count,
-                                      seed=seed, definition=load(str(definition)) if definition else None)
+                                      seed=seed, definition=exported)
         print_executions(rows, as_json)
 
 

@@ -73,7 +73,8 @@ def download(url: str, destination: Path, *, md5: str | None, progress: Progress
         reason = getattr(error, "reason", error)
         raise SourceError(
             f"could not download {url} ({reason}). If this machine is offline, fetch "
-            f"cifar-100-python.tar.gz elsewhere and pass it with --source PATH"
+            f"cifar-100-python.tar.gz elsewhere and pass it with --source PATH "
+            f"(make run SOURCE=PATH for the whole workflow)"
         ) from error
     if total is not None and done != total:
         partial.unlink(missing_ok=True)

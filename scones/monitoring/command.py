@@ -120,7 +120,8 @@ def _echo_summary(summary, out: Path) -> None:
 
 @click.command("monitor", epilog=EPILOG)
 @click.option("--endpoint", default=DEFAULT_ENDPOINT, show_default=True, help="Endpoint whose captures to read.")
-@click.option("--bucket", help="Bucket whose data_capture/ENDPOINT/ holds the captures (and classes.json).")
+@click.option("--bucket", help="Bucket whose data_capture/ENDPOINT/ holds the captures (and classes.json); "
+                                "default: the backend's bucket, as for every command.")
 @click.option("--capture-uri", help="s3:// prefix of the captures; overrides --bucket/--endpoint.")
 @click.option("--from-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Local folder of downloaded .jsonl captures, read recursively.")
@@ -152,6 +153,8 @@ def monitor_command(ctx: click.Context, endpoint, bucket, capture_uri, from_dir,
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     storage = functools.cache(lambda: _storage(ctx))  # asked for once, and only when S3 is needed
+    if from_dir is None and capture_uri is None and bucket is None and "bucket" in (ctx.obj or {}):
+        bucket = ctx.obj["bucket"]()  # like every other command: the backend's bucket
     try:
         if from_dir is not None:
             source = DirectoryCaptures(from_dir)

@@ -81,7 +81,7 @@ def test_unreachable_url_says_how_to_pass_source(tmp_path):
     with socket.socket() as probe:  # a loopback port with nobody listening
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with pytest.raises(SourceError, match=r"If this machine is offline.*pass it with --source PATH"):
+    with pytest.raises(SourceError, match=r"If this machine is offline.*pass it with --source PATH \(make run SOURCE=PATH for the whole workflow\)"):
         resolve_source(f"http://127.0.0.1:{port}/cifar.tar.gz", cache=tmp_path)
 
 

@@ -148,8 +148,16 @@ def test_a_bad_classes_json_is_named(captures, tmp_path):
     assert f"s3://{captures['bucket']}/classes.json must be a JSON list of distinct class names" in result.output
 
 
+def test_without_a_location_it_reads_the_backends_bucket_like_every_command():
+    from scones.cli import cli
+
+    result = CliRunner().invoke(cli, ["monitor", "--backend", "memory"])
+    assert result.exit_code == 1  # the backend's bucket was used, and it holds no captures
+    assert "cannot list s3://scones-unlimited/data_capture/scones-endpoint/" in result.output
+
+
 @pytest.mark.parametrize(("args", "message"), [
-    ([], "say where the captures are: --bucket NAME"),
+    ([], "say where the captures are: --bucket NAME"),  # run on its own, with no backend to ask
     (["--from-dir", FIXTURES, "--capture-uri", "s3://b/x"], "--from-dir and --capture-uri both"),
     (["--bucket", "b", "--since", "yesterday"], "'yesterday' is not an ISO 8601 time"),
     (["--bucket", "b", "--since", "2026-03-02", "--until", "2026-03-01"], "the time window is empty"),

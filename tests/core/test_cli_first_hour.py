@@ -1,0 +1,28 @@
+"""What a new user meets in the first hour: names that resolve, and errors that list every problem."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def test_scones_asl_is_reachable_after_a_bare_import_and_loads_only_when_asked():
+    program = ("import sys, scones; assert 'scones.asl' not in sys.modules; "
+               "print(scones.asl.execute.__module__)")
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "scones.asl.execution\n"
+
+
+def test_execute_with_an_invalid_definition_lists_its_problems(tmp_path):
+    definition = tmp_path / "mine.asl.json"
+    definition.write_text(json.dumps({"StartAt": "Missing", "States": {
+        "A": {"Type": "Pass", "Next": "Nowhere"}, "B": {"Type": "Wait", "End": True}}}))
+    result = subprocess.run([sys.executable, "-m", "scones", "execute", "--backend", "memory", "--definition",
+                             str(definition)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "invalid state machine definition (3 problem(s))" in result.stderr
+    assert "/StartAt: StartAt 'Missing' does not name a state" in result.stderr
+    assert "/States/A/Next" in result.stderr and "/States/B: a Wait state needs exactly one of" in result.stderr
+    assert "Traceback" not in result.stderr
