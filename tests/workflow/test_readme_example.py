@@ -1,9 +1,8 @@
 """The README's library example, run exactly as written, on both backends.
 
 The code block under "## As a library" is read from README.md and executed
-unchanged (for ``"aws"``, with the one change its comment names) in a folder holding ``cifar-100-python.tar.gz`` (with
-``test/bicycle_s_000513.png`` among its test images, as the example names
-it). Locally every part is real; for ``"aws"`` the example's own
+unchanged (for ``"aws"``, with the one change its comment names) in a folder holding ``cifar-100-python.tar.gz``
+(any archive: the example sends one of its own staged test images). Locally every part is real; for ``"aws"`` the example's own
 ``get_backend("aws")`` talks to moto, with the fake sleep doing what AWS does
 meanwhile (the job's model.tar.gz, the finished execution).
 """
@@ -20,7 +19,7 @@ from moto import mock_aws
 from scones.backends.aws import AwsBackend
 from scones.execution_rows import outcome_inferences
 from scones.inferences import DEFAULT_THRESHOLD, top_class
-from scones.synthetic_cifar import SyntheticSplit, synthetic_split, write_cifar_archive
+from scones.synthetic_cifar import synthetic_split, write_cifar_archive
 
 from ..aws.aws_fakes import REGION, FakeClock, Recorder, act_as_aws, repair_endpoint_config_arns
 from .colour_model import colour_model_tarball
@@ -33,12 +32,11 @@ def library_example() -> str:
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
-def the_examples_archive(folder: Path) -> None:
-    """16 training images and 4 test images, one of them the example's ``bicycle_s_000513.png``."""
+def the_examples_archive(folder: Path) -> list[str]:
+    """16 training images and 4 test images; returns the test images' names."""
     test = synthetic_split([8, 48, 8, 48], seed=2)
-    names = ["bicycle_s_000513.png", *test.filenames[1:]]
-    write_cifar_archive(folder / "cifar-100-python.tar.gz", synthetic_split([8, 48] * 8, seed=1),
-                        SyntheticSplit(test.data, test.fine_labels, names))
+    write_cifar_archive(folder / "cifar-100-python.tar.gz", synthetic_split([8, 48] * 8, seed=1), test)
+    return list(test.filenames)
 
 
 def run_example(capsys, backend_name: str = "local"):
@@ -56,15 +54,16 @@ def test_the_example_names_the_backends_it_claims():
 
 
 def test_the_library_example_runs_locally(tmp_path, monkeypatch, capsys, s3_endpoint_url, storage):
-    the_examples_archive(tmp_path)
+    names = the_examples_archive(tmp_path)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_endpoint_url)
     try:
         namespace, printed = run_example(capsys)
     finally:
         storage.delete(stored.uri for stored in storage.list("s3://scones-unlimited/"))
-    outcome = namespace["outcome"]
-    assert printed.splitlines()[-1] == f"{outcome.status} {outcome.error}"  # after training's log lines
+    outcome, key = namespace["outcome"], namespace["test_case"]["s3_key"]
+    assert key.removeprefix("test/") in names  # one of the archive's own test images
+    assert printed.splitlines()[-1] == f"{key} {outcome.status} {outcome.error}"  # after training's log lines
     _, confidence = top_class(outcome_inferences(outcome))  # what the real model answered for the bicycle
     if confidence >= DEFAULT_THRESHOLD:
         assert (outcome.status, outcome.error) == ("SUCCEEDED", None)
@@ -74,7 +73,7 @@ def test_the_library_example_runs_locally(tmp_path, monkeypatch, capsys, s3_endp
 
 
 def test_the_library_example_runs_on_aws(tmp_path, monkeypatch, capsys):
-    the_examples_archive(tmp_path)
+    names = the_examples_archive(tmp_path)
     monkeypatch.chdir(tmp_path)
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"):
         monkeypatch.delenv(name, raising=False)
@@ -95,12 +94,13 @@ def test_the_library_example_runs_on_aws(tmp_path, monkeypatch, capsys):
             clock.on_sleep.append(act_as_aws(self, session, colour_model_tarball())), self)[1])
         namespace, printed = run_example(capsys, "aws")
 
-    assert printed.splitlines()[-1] == "SUCCEEDED None"
+    key = namespace["test_case"]["s3_key"]
+    assert key.removeprefix("test/") in names and printed.splitlines()[-1] == f"{key} SUCCEEDED None"
     bucket = namespace["backend"].bucket
     assert bucket == "sagemaker-us-east-1-123456789012"
     job = recorder.of("CreateTrainingJob")[0]["HyperParameters"]
     assert (job["num_layers"], job["epochs"], job["num_training_samples"]) == ("152", "30", "16")  # the course's
     started = recorder.of("StartExecution")[0]
-    assert json.loads(started["input"]) == {"s3_bucket": bucket, "s3_key": "test/bicycle_s_000513.png"}
+    assert json.loads(started["input"]) == {"image_data": "", "s3_bucket": bucket, "s3_key": key}
     capture = recorder.of("CreateEndpointConfig")[0]["DataCaptureConfig"]
     assert capture["DestinationS3Uri"] == f"s3://{bucket}/data_capture"
