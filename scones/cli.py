@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -40,7 +41,7 @@ from scones.asl.cli import asl_group
 from scones.backend import BACKENDS, DEFAULT_BUCKET, DEFAULT_ENDPOINT, get_backend
 from scones.class_names import DEFAULT_CLASSES, class_name
 from scones.download import CIFAR100_URL, resolve_source
-from scones.errors import SconesError
+from scones.errors import NotFound, NotStaged, SconesError
 from scones.inferences import DEFAULT_THRESHOLD, top_class
 from scones.monitoring.command import monitor_command
 from scones.pipeline import RunOptions, StepFailed, execute_test_images, run_pipeline
@@ -108,6 +109,21 @@ def open_backend(backend_name: str, endpoint_url: str | None, region: str | None
     for line in backend.describe():
         console.print(f"[bold]{backend.name}[/]: {line}")
     return backend
+
+
+@contextmanager
+def explained_if_ephemeral(backend):
+    """A "stage/train first" error on an embedded S3 says why: the previous command's S3 ended with it."""
+    try:
+        yield
+    except (NotStaged, NotFound) as error:
+        if not backend.storage_is_ephemeral:
+            raise
+        raise type(error)(
+            f"{error}. This command's embedded S3 started empty: the one the previous command used ended "
+            "with it. Run `scones up` in another terminal (or LocalStack) to keep data between commands, "
+            "or `scones run` for the whole workflow in one command."
+        ) from None
 
 
 def warn_if_ephemeral(backend) -> None:
@@ -261,7 +277,7 @@ def train(backend_name, endpoint_url, region, bucket, job_name, seed, epochs, hy
     The model lands at s3://BUCKET/models/JOB/output/model.tar.gz, in the
     built-in algorithm's layout, whichever backend trained it.
     """
-    with open_backend(backend_name, endpoint_url, region, bucket) as backend:
+    with open_backend(backend_name, endpoint_url, region, bucket) as backend, explained_if_ephemeral(backend):
         chosen = backend.default_hyperparameters(overrides_from(epochs, hyperparameters))
         console.print("hyperparameters: " + " ".join(f"{k}={v}" for k, v in chosen.to_sagemaker().items()))
         outcome = backend.train(hyperparameters=chosen, job_name=job_name, seed=seed, log=console.print)
@@ -286,7 +302,8 @@ def deploy(backend_name, endpoint_url, region, bucket, endpoint_name, model_uri,
     """
     with open_backend(backend_name, endpoint_url, region, bucket,
                       capture_sampling_percentage=sampling_percentage) as backend:
-        model_uri = model_uri or latest_model_uri(backend.storage, backend.bucket)
+        with explained_if_ephemeral(backend):
+            model_uri = model_uri or latest_model_uri(backend.storage, backend.bucket)
         info = backend.deploy(model_uri=model_uri, endpoint_name=endpoint_name)
         click.echo(f"endpoint {info.name} serves {info.model_uri} at {info.location}")
         if info.served_by_this_process:

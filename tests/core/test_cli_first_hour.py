@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -26,3 +27,15 @@ def test_execute_with_an_invalid_definition_lists_its_problems(tmp_path):
     assert "/StartAt: StartAt 'Missing' does not name a state" in result.stderr
     assert "/States/A/Next" in result.stderr and "/States/B: a Wait state needs exactly one of" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_train_after_stage_on_an_embedded_s3_says_that_s3_is_gone():
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("AWS_ENDPOINT_URL") and name != "LOCALSTACK_HOST"}
+    env["LOCALSTACK_HOST"] = "127.0.0.1:1"  # no LocalStack: this command starts its own embedded S3
+    result = subprocess.run([sys.executable, "-m", "scones", "train"], capture_output=True, text=True, timeout=120,
+                            env=env)
+    assert result.returncode == 1
+    assert "run `scones stage` first" in result.stderr
+    assert "This command's embedded S3 started empty: the one the previous command used ended with it" in result.stderr
+    assert "Run `scones up` in another terminal" in result.stderr and "Traceback" not in result.stderr
