@@ -334,6 +334,9 @@ def wait_for_interrupt() -> None:
               type=click.Choice(["image/png", "image/jpeg", "application/x-image"]))
 def invoke(backend_name, endpoint_url, region, bucket, endpoint_name, image, content_type):
     """Classify IMAGE (a local file or an s3:// URI) with the deployed endpoint."""
+    if not image.startswith("s3://") and not Path(image).is_file():
+        raise click.BadParameter(f"{image}: no such file; pass a PNG or JPEG file, or an s3:// URI",
+                                 param_hint="IMAGE")
     with open_backend(backend_name, endpoint_url, region, bucket) as backend:
         body = backend.storage.get(image) if image.startswith("s3://") else Path(image).read_bytes()
         probabilities = backend.invoke_endpoint(endpoint_name, body, content_type=content_type)

@@ -21,6 +21,17 @@ from scones.s3_uri import S3Uri
 DEFAULT_CONCURRENCY = 16
 
 
+# What an S3 call can fail with: S3's answer, or no answer at all (nothing listening, a dropped connection).
+REQUEST_FAILURES = (botocore.exceptions.ClientError, botocore.exceptions.ConnectionError,
+                    botocore.exceptions.HTTPClientError)
+
+
+def error_code(error: Exception) -> str:
+    """S3's error code (``NoSuchKey``, ``404``…); "" when S3 did not answer."""
+    response = getattr(error, "response", None) or {}
+    return response.get("Error", {}).get("Code", "")
+
+
 class StorageError(SconesError, RuntimeError):
     """A storage operation failed; the message names the URI and the fix."""
 
@@ -52,8 +63,13 @@ class Storage:
     def endpoint_url(self) -> str:
         return self.client.meta.endpoint_url
 
-    def _fail(self, error: botocore.exceptions.ClientError, uri: str, action: str) -> StorageError:
-        code = error.response.get("Error", {}).get("Code", "")
+    def _fail(self, error: Exception, uri: str, action: str) -> StorageError:
+        if not isinstance(error, botocore.exceptions.ClientError):
+            return StorageError(
+                f"cannot {action} {uri}: no S3 answers at {self.endpoint_url} ({error}); start it (`scones up`, "
+                "LocalStack) or pass the right --endpoint-url"
+            )
+        code = error_code(error)
         if code in ("NoSuchBucket",):
             bucket = S3Uri.parse(uri).bucket
             return NoSuchObject(
@@ -68,8 +84,8 @@ class Storage:
         try:
             self.client.head_bucket(Bucket=bucket)
             return True
-        except botocore.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket", "NotFound"):
+        except REQUEST_FAILURES as error:
+            if error_code(error) in ("404", "NoSuchBucket", "NotFound"):
                 return False
             raise self._fail(error, f"s3://{bucket}/", "reach bucket") from error
 
@@ -83,8 +99,8 @@ class Storage:
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
         try:
             self.client.create_bucket(**kwargs)
-        except botocore.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
+        except REQUEST_FAILURES as error:
+            if error_code(error) != "BucketAlreadyOwnedByYou":
                 raise self._fail(error, f"s3://{bucket}/", "create bucket") from error
         return True
 
@@ -95,14 +111,14 @@ class Storage:
             kwargs["ContentType"] = content_type
         try:
             self.client.put_object(**kwargs)
-        except botocore.exceptions.ClientError as error:
+        except REQUEST_FAILURES as error:
             raise self._fail(error, uri, "write") from error
 
     def get(self, uri: str) -> bytes:
         location = S3Uri.parse(uri)
         try:
             return self.client.get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
-        except botocore.exceptions.ClientError as error:
+        except REQUEST_FAILURES as error:
             raise self._fail(error, uri, "read") from error
 
     def exists(self, uri: str) -> bool:
@@ -110,8 +126,8 @@ class Storage:
         try:
             self.client.head_object(Bucket=location.bucket, Key=location.key)
             return True
-        except botocore.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+        except REQUEST_FAILURES as error:
+            if error_code(error) in ("404", "NoSuchKey", "NotFound"):
                 return False
             raise self._fail(error, uri, "check") from error
 
@@ -127,7 +143,7 @@ class Storage:
                         size=item["Size"],
                         etag=item["ETag"].strip('"'),
                     )
-        except botocore.exceptions.ClientError as error:
+        except REQUEST_FAILURES as error:
             raise self._fail(error, prefix_uri, "list") from error
 
     def delete(self, uris: Iterable[str]) -> int:
@@ -144,7 +160,7 @@ class Storage:
                     response = self.client.delete_objects(
                         Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
                     )
-                except botocore.exceptions.ClientError as error:
+                except REQUEST_FAILURES as error:
                     raise self._fail(error, f"s3://{bucket}/{batch[0]}", "delete") from error
                 if response.get("Errors"):
                     first = response["Errors"][0]

@@ -39,3 +39,22 @@ def test_train_after_stage_on_an_embedded_s3_says_that_s3_is_gone():
     assert "run `scones stage` first" in result.stderr
     assert "This command's embedded S3 started empty: the one the previous command used ended with it" in result.stderr
     assert "Run `scones up` in another terminal" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_invoke_on_a_missing_file_says_so_without_a_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "scones", "invoke", "--backend", "memory", str(tmp_path / "no.png")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"{tmp_path / 'no.png'}: no such file; pass a PNG or JPEG file, or an s3:// URI" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_stage_with_no_s3_listening_says_where_it_looked(tmp_path):
+    from scones.synthetic_cifar import synthetic_split, write_cifar_archive
+
+    archive = write_cifar_archive(tmp_path / "c.tar.gz", synthetic_split([8, 48], seed=1), synthetic_split([8], seed=2))
+    result = subprocess.run([sys.executable, "-m", "scones", "stage", "--endpoint-url", "http://127.0.0.1:1",
+                             "--source", str(archive)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "no S3 answers at http://127.0.0.1:1" in result.stderr and "pass the right --endpoint-url" in result.stderr
+    assert "Traceback" not in result.stderr
