@@ -26,6 +26,7 @@ THRESHOLD_STYLE = {"color": "#d62728", "linestyle": "--", "linewidth": 1.5}
 CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
                  "#17becf")
 TIME_LABEL = "time (UTC)"
+MIN_TIME_MARGIN_SECONDS = 60.0
 CONFIDENCE_LABEL = "top confidence (0–1)"
 
 
@@ -54,10 +55,23 @@ def _new_axes(title: str, xlabel: str, ylabel: str):
     return figure, axes
 
 
-def _time_axis(axes) -> None:
+def time_limits(first: float, last: float) -> tuple[float, float]:
+    """The x range of a time axis, in epoch seconds: the data's span and a margin of 5 % (at least a
+    minute), so captures made within one second get seconds on the axis, not years."""
+    margin = max((last - first) * 0.05, MIN_TIME_MARGIN_SECONDS)
+    return first - margin, last + margin
+
+
+def _time_axis(axes, first: float, last: float) -> None:
+    axes.set_xlim(*as_datetimes(np.array(time_limits(first, last))))
     locator = mdates.AutoDateLocator()
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _bucket_time_axis(axes, buckets: BucketCounts) -> None:
+    """A time axis from the first bucket's start to the last one's end."""
+    _time_axis(axes, float(buckets.starts.min()), float(buckets.starts.max()) + buckets.bucket_seconds)
 
 
 def _count_axis(axis) -> None:
@@ -102,7 +116,7 @@ def confidence_over_time(times: np.ndarray, class_ids: np.ndarray, confidences: 
                          label=f"{name} ({total:,})", edgecolors="none")
     axes.axhline(threshold, label=f"threshold {threshold:g}", **THRESHOLD_STYLE)
     axes.set_ylim(_confidence_floor(confidences, threshold), 1.01)
-    _time_axis(axes)
+    _time_axis(axes, float(times.min()), float(times.max()))
     _legend(axes, "predicted class (inferences)")
     return _png(figure)
 
@@ -146,7 +160,7 @@ def low_confidence_share(buckets: BucketCounts, threshold: float, overall_share:
         axes.axhline(fail_above * 100, label=f"--fail-above {fail_above:.0%}", **THRESHOLD_STYLE)
     highest = max(np.nanmax(share), overall_share * 100, 0 if fail_above is None else fail_above * 100)
     axes.set_ylim(0, min(100.0, highest * 1.25 + 1))  # room to see a change, never past 100%
-    _time_axis(axes)
+    _bucket_time_axis(axes, buckets)
     _legend(axes)
     return _png(figure)
 
@@ -163,7 +177,7 @@ def class_balance(buckets: BucketCounts, class_names: Sequence[str]) -> bytes:
             axes.bar(starts, counts, bottom=bottom, width=_bar_width_days(buckets.bucket_seconds), align="edge",
                      color=colour(class_id), label=f"{name} ({int(counts.sum()):,})")
             bottom = bottom + counts
-    _time_axis(axes)
+    _bucket_time_axis(axes, buckets)
     _count_axis(axes.yaxis)
     _legend(axes, "predicted class (inferences)")
     return _png(figure)

@@ -6,10 +6,13 @@ import io
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
 from scones.monitoring import figures
 from scones.monitoring.buckets import count_per_bucket
+from scones.monitoring.figures import MIN_TIME_MARGIN_SECONDS, time_limits
 
 CLASSES = ("bicycle", "motorcycle")
 T0 = 1_772_355_600.0  # 2026-03-01T09:00:00Z
@@ -89,3 +92,11 @@ def test_each_figure_draws_its_data_and_only_its_data(data, name):
     else:  # they show the confidences against the threshold
         other = figure_of(name, times, class_ids, confidences, 0.6)
     assert not np.array_equal(drawn, pixels(other))
+
+
+@given(st.floats(1e9, 2e9), st.floats(0, 1e8))
+def test_a_time_axis_spans_the_data_with_a_small_margin(first, span):
+    low, high = time_limits(first, first + span)
+    assert low < first and high > first + span  # every point is inside
+    margin = max(span * 0.05, MIN_TIME_MARGIN_SECONDS)
+    assert high - low == pytest.approx(span + 2 * margin)  # captures within a second: two minutes, not years
