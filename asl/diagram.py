@@ -261,11 +261,18 @@ def _merge_parallel_arrows(arrows: list[tuple[str, str, str, str]]) -> list[tupl
     for source, target, kind, label in arrows:
         if (source, target) in merged:
             entry = merged[(source, target)]
-            entry[1] = kind if entry[1] == kind else CHOICE if CATCH not in (kind, entry[1]) else NEXT
+            entry[1] = _shared_kind(entry[1], kind)
             entry[2] = "; ".join(part for part in (entry[2], label) if part)
         else:
             merged[(source, target)] = [source, kind, label]
     return [(source, target, kind, _shorten(label)) for (source, target), (_, kind, label) in merged.items()]
+
+
+def _shared_kind(first: str, second: str) -> str:
+    """The kind of a line that two transitions share: dashed (Catch) only when both are Catch edges."""
+    if first == second:
+        return first
+    return NEXT if CATCH in (first, second) else CHOICE
 
 
 class _View:

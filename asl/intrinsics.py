@@ -268,16 +268,6 @@ def _argument_value(argument, call: Call, scope: Scope) -> Any:
         raise IntrinsicFunctionError(f"The function '{call.text}' had the following error: {problem}") from None
 
 
-def compile_call(text: str) -> Callable[[Scope], Any]:
-    """Parse ``text`` now; return a function that evaluates it against a scope."""
-    call = parse(text)
-
-    def run(scope: Scope) -> Any:
-        return evaluate(call, scope)
-
-    return run
-
-
 class InvalidArguments(Exception):
     """A function's argument values are outside what it accepts (AWS: "Invalid arguments in …")."""
 

@@ -64,10 +64,6 @@ class TimeWindow:
                 f"--until {self.until.isoformat()}"
             )
 
-    @property
-    def is_open(self) -> bool:
-        return self.since is None and self.until is None
-
     def contains(self, moment: datetime) -> bool:
         return (self.since is None or moment >= self.since) and (self.until is None or moment < self.until)
 
