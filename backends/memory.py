@@ -171,6 +171,9 @@ class MemoryBackend(Backend):
         return stage_archive(archive_path, self.storage, self.bucket, classes, on_plan=on_plan,
                              on_progress=on_progress)
 
+    def check_hyperparameters(self, overrides: Mapping[str, str] | None = None) -> None:
+        Hyperparameters.local_default().with_overrides(overrides)
+
     def default_hyperparameters(self, overrides: Mapping[str, str] | None = None) -> Hyperparameters:
         base = Hyperparameters.local_default(num_training_samples=count_training_images(self.storage, self.bucket))
         return base.with_overrides(overrides)

@@ -151,6 +151,10 @@ class Backend(abc.ABC):
         """Stage the chosen classes of a CIFAR-100 archive into :attr:`bucket` (tagging a bucket it creates)."""
 
     @abc.abstractmethod
+    def check_hyperparameters(self, overrides: Mapping[str, str] | None = None) -> None:
+        """Refuse bad ``overrides`` (NAME -> value) before any work: a typo fails in the first second, not after staging."""
+
+    @abc.abstractmethod
     def default_hyperparameters(self, overrides: Mapping[str, str] | None = None) -> "Hyperparameters":
         """The hyperparameters :meth:`train` uses for the staged data, with ``overrides`` (NAME -> value) applied."""
 

@@ -46,8 +46,8 @@ from scones.inferences import DEFAULT_THRESHOLD, top_class
 from scones.monitoring.command import monitor_command
 from scones.pipeline import RunOptions, StepFailed, execute_test_images, run_pipeline
 from scones.staged_bucket import latest_model_uri, read_class_names
+from scones.terminal import console
 
-console = Console(stderr=True, highlight=False, soft_wrap=True)  # never break a message mid-line
 
 # Tables on stdout: the terminal's width, or 140 columns when piped (rich would cut them at 80).
 results = Console(width=None if sys.stdout.isatty() else 140)
@@ -431,8 +431,9 @@ def run(backend_name, endpoint_url, region, source, classes, bucket, endpoint_na
     from scones.monitoring.build import build_report
 
     overrides = overrides_from(epochs, hyperparameters)
-    archive = fetch_archive(source)
     with open_backend(backend_name, endpoint_url, region, bucket) as backend:
+        backend.check_hyperparameters(overrides)  # before a download or staging
+        archive = fetch_archive(source)
         options = RunOptions(archive=archive, out_dir=out, classes=split_names(classes),
                              endpoint_name=endpoint_name, executions=count, seed=seed, threshold=threshold,
                              hyperparameter_overrides=overrides, keep_endpoint=keep_endpoint)

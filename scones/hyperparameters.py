@@ -336,25 +336,24 @@ class Hyperparameters:
         }
 
     def check_local_support(self) -> None:
-        """Refuse what the local backend cannot do, all problems in one message."""
-        problems = []
+        """Refuse what the local backend cannot do: one sentence naming each setting, why, and the fix."""
+        problems = []  # "SETTING (why): fix"
         if self.use_pretrained_model:
             problems.append(
-                "use_pretrained_model=1 needs the ImageNet-trained weights that SageMaker's container "
-                "downloads, and the local backend has no network access: set use_pretrained_model=0 "
-                "or train with --backend aws"
+                "use_pretrained_model=1 (the ImageNet-trained weights come with SageMaker's container, "
+                "not with Scones): set use_pretrained_model=0 or train with --backend aws"
             )
         if self.precision_dtype == "float16":
             problems.append(
-                "precision_dtype=float16 is a GPU feature (MXNet's CPU convolutions are float32 only): "
+                "precision_dtype=float16 (a GPU feature: MXNet's CPU convolutions are float32 only): "
                 "set precision_dtype=float32 or train with --backend aws"
             )
         if self.multi_label:
             problems.append(
-                "multi_label=1 needs multi-label augmented-manifest input, and Scones stages single-label "
-                ".lst files: set multi_label=0"
+                "multi_label=1 (it needs multi-label augmented-manifest input, and Scones stages single-label "
+                ".lst files): set multi_label=0"
             )
         if self.use_weighted_loss:
-            problems.append("use_weighted_loss=1 applies to multi_label=1 only: set use_weighted_loss=0")
+            problems.append("use_weighted_loss=1 (it applies to multi_label=1 only): set use_weighted_loss=0")
         if problems:
-            raise LocallyUnsupported("the local backend cannot train with " + "; ".join(problems))
+            raise LocallyUnsupported("the local backend cannot train with " + "; nor with ".join(problems))

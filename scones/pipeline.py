@@ -169,6 +169,7 @@ def run_pipeline(backend: Backend, options: RunOptions, say: Say, *, build_monit
     summary = RunSummary()
     class_names: list[str] = []
     out = options.out_dir
+    backend.check_hyperparameters(options.hyperparameter_overrides)
     out.mkdir(parents=True, exist_ok=True)
     with step("stage", summary, say):
         report = backend.stage(options.archive, classes=options.classes)

@@ -180,6 +180,10 @@ class AwsBackend(Backend):
                 self.client("s3").put_bucket_tagging(Bucket=self.bucket, Tagging={"TagSet": self.scope.tag_list})
         return report
 
+    def check_hyperparameters(self, overrides: Mapping[str, str] | None = None) -> None:
+        """The values must be ones SageMaker's algorithm accepts (checked here, before staging or billing)."""
+        Hyperparameters.course().with_overrides(overrides)
+
     def default_hyperparameters(self, overrides: Mapping[str, str] | None = None) -> Hyperparameters:
         """The course's GPU values (:meth:`Hyperparameters.course`) for the staged ``train.lst``, with ``overrides``."""
         return Hyperparameters.course(count_training_images(self.storage, self.bucket)).with_overrides(overrides)

@@ -106,6 +106,12 @@ class LocalBackend(Backend):
 
     # ------------------------------------------------------------------ train
 
+    def check_hyperparameters(self, overrides: Mapping[str, str] | None = None) -> None:
+        """The values must be the algorithm's and trainable on this CPU (no pretrained weights, no float16)."""
+        from scones.hyperparameters import Hyperparameters
+
+        Hyperparameters.local_default().with_overrides(overrides).check_local_support()
+
     def default_hyperparameters(self, overrides: Mapping[str, str] | None = None):
         """:meth:`Hyperparameters.local_default` (tuned for a CPU) for the staged ``train.lst``, with ``overrides``."""
         from scones.hyperparameters import Hyperparameters

@@ -27,13 +27,14 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 from PIL import Image
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from scones.errors import InputError
 from scones.backends.local import network
 from scones.hyperparameters import Hyperparameters
 from scones.images import ImageDecodeError, decode_image
 from scones import bucket_layout as layout
+from scones import terminal
 from scones.lst import parse_lst
 from scones.model_artifact import (
     ModelMetadata,
@@ -322,9 +323,10 @@ class _Epoch:
         self.net, self.trainer, self.hp = net, trainer, hyperparameters
         self.loss = gluon.loss.SoftmaxCrossEntropyLoss()
 
-    def run(self, train: LabelledImages, rng: np.random.RandomState, bar: Progress, title: str) -> dict[str, float]:
+    def run(self, train: LabelledImages, rng: np.random.RandomState, bar: Progress, task: TaskID,
+            title: str) -> dict[str, float]:
         batches = epoch_batches(len(train), self.hp.mini_batch_size, rng)
-        task = bar.add_task(title, total=len(batches), accuracy=0.0)
+        bar.reset(task, total=len(batches), description=title, accuracy=0.0)
         correct = top_k = seen = 0
         for indices in batches:
             labels = train.labels[indices]
@@ -358,9 +360,17 @@ def evaluate(net: network.ResNet, data: LabelledImages, batch_size: int) -> floa
 
 
 def _progress_bar(enabled: bool) -> Progress:
+    """One live bar for the epoch in progress, on the terminal console the log lines go to.
+
+    Sharing :data:`scones.terminal.console` is what prints the algorithm's metric lines
+    cleanly above the bar (rich moves its live display down); the bar is transient
+    and reset for each epoch, so a finished epoch leaves only its log lines. Piped
+    output (not a terminal) shows no bar at all, just the lines.
+    """
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("train accuracy {task.fields[accuracy]:.3f}"), TimeElapsedColumn(),
-                    disable=not enabled)
+                    console=terminal.console, transient=True,
+                    disable=not (enabled and terminal.console.is_terminal))
 
 
 def _prepared_network(hyperparameters: Hyperparameters, seed: int) -> tuple[network.ResNet, gluon.Trainer]:
@@ -399,9 +409,10 @@ def train_network(
     history: list[EpochMetrics] = []
     best = EpochMetrics(epoch=-1, validation_accuracy=-1.0)
     with _progress_bar(progress) as bar:
+        task = bar.add_task("", total=None, accuracy=0.0)
         for epoch in range(hp.epochs):
             started = time.perf_counter()
-            train_metrics = epoch_pass.run(train, rng, bar, f"Epoch {epoch + 1}/{hp.epochs}")
+            train_metrics = epoch_pass.run(train, rng, bar, task, f"Epoch {epoch + 1}/{hp.epochs}")
             time_cost = time.perf_counter() - started
             metrics = EpochMetrics(epoch=epoch, train_accuracy=train_metrics.pop(TRAIN_ACCURACY),
                                    validation_accuracy=evaluate(net, validation, hp.mini_batch_size),

@@ -119,3 +119,31 @@ def test_the_aws_backend_is_imported_only_when_chosen():
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "[]"
 
+
+
+@pytest.mark.parametrize("backend_name, option, message", [
+    ("memory", "layers=20", "unknown hyperparameter(s) layers; the image-classification algorithm takes: "),
+    ("memory", "epochs=zero", "epochs must be"),
+    ("local", "use_pretrained_model=1", "the local backend cannot train with use_pretrained_model=1 ("),
+])
+def test_run_checks_hyperparameters_before_it_fetches_or_stages(monkeypatch, capsys, tmp_path, backend_name,
+                                                                option, message):
+    missing = tmp_path / "no-such-archive.tar.gz"  # a download or staging would fail on this first
+    code = run_cli(monkeypatch, "run", "--backend", backend_name, "--source", str(missing), "-H", option,
+                   "--out", str(tmp_path / "o"))
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert code == 1 and error.startswith("error: " + message), error
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_pipeline_refuses_bad_hyperparameters_before_staging(archive, tmp_path):
+    from scones.hyperparameters import HyperparameterError
+    from scones.storage import NoSuchObject
+
+    backend = MemoryBackend(predict=by_digest)
+    with pytest.raises(HyperparameterError, match="^unknown hyperparameter"):
+        run_pipeline(backend, RunOptions(archive=archive, out_dir=tmp_path / "out",
+                                         hyperparameter_overrides={"layers": "20"}),
+                     say=print, build_monitor_report=build_report)
+    with pytest.raises(NoSuchObject, match="bucket 'scones-unlimited' does not exist"):  # nothing was staged
+        list(backend.storage.list(f"s3://{backend.bucket}/"))

@@ -95,11 +95,12 @@ def test_local_support_refuses_what_cannot_run_here():
     with pytest.raises(LocallyUnsupported) as caught:
         Hyperparameters.course().replace(use_pretrained_model=1, precision_dtype="float16").check_local_support()
     assert str(caught.value) == (
-        "the local backend cannot train with use_pretrained_model=1 needs the ImageNet-trained weights that "
-        "SageMaker's container downloads, and the local backend has no network access: set "
-        "use_pretrained_model=0 or train with --backend aws; precision_dtype=float16 is a GPU feature (MXNet's "
-        "CPU convolutions are float32 only): set precision_dtype=float32 or train with --backend aws")
-    with pytest.raises(LocallyUnsupported, match="multi_label=1 needs multi-label augmented-manifest input"):
+        "the local backend cannot train with use_pretrained_model=1 (the ImageNet-trained weights come with "
+        "SageMaker's container, not with Scones): set use_pretrained_model=0 or train with --backend aws; "
+        "nor with precision_dtype=float16 (a GPU feature: MXNet's CPU convolutions are float32 only): set "
+        "precision_dtype=float32 or train with --backend aws")
+    with pytest.raises(LocallyUnsupported, match=r"^the local backend cannot train with multi_label=1 \(it needs "
+                                                 r"multi-label augmented-manifest input"):
         Hyperparameters.course().replace(multi_label=1).check_local_support()
 
 
