@@ -7,10 +7,11 @@ import io
 import json
 import subprocess
 import sys
-import sysconfig
 import textwrap
 import zipfile
+from pathlib import Path
 
+import boto3
 import pytest
 
 from scones.backends.aws.lambda_packaging import imported_names, locate, module_closure, package_handler
@@ -103,7 +104,7 @@ def test_the_extracted_zip_runs_a_handler_without_the_installed_package(tmp_path
 
 def test_the_serialize_zip_needs_only_boto3_from_the_runtime(tmp_path):
     zipfile.ZipFile(io.BytesIO(package_handler("serialize_image_data").zip_bytes)).extractall(tmp_path)
-    site_packages = sysconfig.get_paths()["purelib"]
+    site_packages = str(Path(boto3.__file__).parents[1])  # where this environment's boto3 is installed
     script = textwrap.dedent(f"""
         import sys
         sys.path[:0] = [{str(tmp_path)!r}]
