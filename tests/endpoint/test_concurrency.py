@@ -7,7 +7,7 @@ import json
 import threading
 from collections import Counter
 
-from .endpoint_support import ENDPOINT, capture_lines, png_image, runtime_client, served_endpoint
+from .endpoint_support import ENDPOINT, assert_same_answers, capture_lines, png_image, runtime_client, served_endpoint
 
 from scones.backends.local.capture_writer import FlushPolicy
 from scones.backends.local.micro_batcher import BatchPolicy
@@ -48,7 +48,7 @@ def test_concurrent_invocations_are_batched_answered_right_and_captured_exactly_
         answers = dict(pair for pairs in run_clients(THREADS, invoke_all) for pair in pairs)
         stats = server.resolver.resolve(ENDPOINT).container.batcher.stats()
 
-    assert [json.loads(answers[index]) for index in range(len(images))] == expected
+    assert_same_answers([json.loads(answers[index]) for index in range(len(images))], expected)
     assert stats.items == THREADS * REQUESTS
     assert max(stats.histogram) > 1, f"no batching happened: {stats.histogram}"
 

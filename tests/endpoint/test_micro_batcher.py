@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from .endpoint_support import GatedPredictor, png_image
+from .endpoint_support import GatedPredictor, assert_same_answers, png_image
 
 from scones.backends.local.micro_batcher import (
     BatcherClosed,
@@ -76,7 +76,7 @@ def test_a_lone_item_and_a_withdrawn_announcement_do_not_wait_for_the_window(tin
 
 def test_batch_answers_are_identical_to_single_answers(tiny_predictor):
     images = [png_image(seed) for seed in range(40)]  # more than one padded forward pass
-    assert tiny_predictor.predict(images) == [tiny_predictor.predict([image])[0] for image in images]
+    assert_same_answers(tiny_predictor.predict(images), [tiny_predictor.predict([image])[0] for image in images])
 
 
 def test_a_failing_item_fails_alone_and_the_rest_of_its_batch_succeeds(gated):
