@@ -311,7 +311,8 @@ class AwsBackend(Backend):
         with aws_errors("cleaning up"):
             arns = cleanup_steps.merged_arns(
                 cleanup_steps.tagged_arns(self.client("resourcegroupstaggingapi"), self.scope),
-                cleanup_steps.sagemaker_listed_arns(self.client("sagemaker"), self.scope))
+                cleanup_steps.sagemaker_listed_arns(self.client("sagemaker"), self.scope),
+                cleanup_steps.state_machine_listed_arns(self.client("stepfunctions"), self.scope))
             doomed = (cleanup_steps.sagemaker_doomed(self.client("sagemaker"), arns)
                       + cleanup_steps.workflow_doomed(self.client("stepfunctions"), self.client("lambda"), arns)
                       + cleanup_steps.role_doomed(self.client("iam"), self.scope))

@@ -6,7 +6,9 @@ models and training jobs, Lambda functions, Step Functions state machines —
 moto implements it for all of these). SageMaker's resources are also found
 through SageMaker's own List* and ListTags calls, merged without duplicates:
 the tagging API lags behind SageMaker on AWS, and a separate SageMaker service
-(``scones up`` next to an emulator) is invisible to the emulator's tagging API. IAM roles are global and listed under
+(``scones up`` next to an emulator) is invisible to the emulator's tagging API.
+The state machine is likewise looked up through Step Functions itself
+(MiniStack's tagging API does not cover Step Functions). IAM roles are global and listed under
 Scones's ``/scones/`` path, each checked for the tag. Nothing without the tag
 is ever touched. The tagging API can still list a resource for a while after
 it is deleted, so every resource is described first and one that is already
@@ -97,6 +99,19 @@ def sagemaker_listed_arns(sagemaker, scope: Scope) -> dict[str, list[str]]:
                 listed = _describe(sagemaker.list_tags, ResourceArn=arn) or {}  # None: deleted since listed
                 if scope.owns({tag["Key"]: tag["Value"] for tag in listed.get("Tags", [])}):
                     found.setdefault(kind, []).append(arn)
+    return found
+
+
+def state_machine_listed_arns(sfn, scope: Scope) -> dict[str, list[str]]:
+    """This project's state machine, found through Step Functions' own listing and tags."""
+    found: dict[str, list[str]] = {}
+    for page in sfn.get_paginator("list_state_machines").paginate():
+        for machine in page["stateMachines"]:
+            if machine["name"] != scope.state_machine_name:
+                continue
+            listed = _describe(sfn.list_tags_for_resource, resourceArn=machine["stateMachineArn"]) or {}
+            if scope.owns({tag["key"]: tag["value"] for tag in listed.get("tags", [])}):
+                found.setdefault("stateMachine", []).append(machine["stateMachineArn"])
     return found
 
 
