@@ -143,6 +143,14 @@ def test_the_sdk_names_the_default_bucket_through_the_emulators_sts(emulated):
     assert sdk.default_bucket_name(emulated.backend.session) == f"sagemaker-{REGION}-{account}"
 
 
+def test_the_deployed_functions_are_given_the_callers_endpoint_overrides(emulated):
+    variables = make_client("lambda").get_function_configuration(
+        FunctionName=emulated.workflow.functions["classifyImage"])["Environment"]["Variables"]
+    assert variables == {"ENDPOINT_NAME": ENDPOINT, "AWS_ENDPOINT_URL": emulated.environment["AWS_ENDPOINT_URL"],
+                         "AWS_ENDPOINT_URL_SAGEMAKER": emulated.environment["AWS_ENDPOINT_URL_SAGEMAKER"],
+                         "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": emulated.runtime.url}
+
+
 def test_the_deployed_classifier_reaches_the_stand_in_runtime_and_matches_scones_asl(emulated):
     outcome = emulated.backend.start_execution(emulated.workflow, execution_input(RED_BIKE_KEY))
     local = run_on_scones_asl(emulated, execution_input(RED_BIKE_KEY))
