@@ -21,7 +21,6 @@ $(STAMP): pyproject.toml
 
 $(MINISTACK_STAMP): requirements/ministack.txt
 	$(PYTHON) -m venv $(MINISTACK_VENV)
-	$(MINISTACK_VENV)/bin/pip install --quiet --upgrade pip
 	$(MINISTACK_VENV)/bin/pip install --quiet -r requirements/ministack.txt
 	touch $(MINISTACK_STAMP)
 
