@@ -29,6 +29,7 @@ from .conftest import BUCKET, ENDPOINT, REGION, RED_BIKE_KEY
 pytestmark = pytest.mark.localstack
 
 HANDLER_ERROR = "Runtime.HandlerError"
+ALGORITHM_IMAGE = "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1"
 
 
 def _drop_task_started(events: list[dict]) -> list[dict]:
@@ -176,7 +177,7 @@ def test_cleanup_leaves_nothing_tagged_in_either_service_and_a_second_deletes_no
     roles = scones_roles(make_client("iam"), emulated.backend.scope)
     assert len(roles) == 4
     model = sagemaker.create_model(ModelName="scones-endpoint-model-1", ExecutionRoleArn="arn:aws:iam::000000000000:role/x",
-                                   PrimaryContainer={"Image": sdk.algorithm_image_uri(REGION)},
+                                   PrimaryContainer={"Image": ALGORITHM_IMAGE},
                                    Tags=emulated.backend.scope.tag_list)["ModelArn"]
     first = emulated.backend.cleanup()
     assert sorted(first.deleted) == sorted(
