@@ -37,8 +37,9 @@ from scones.capture import CaptureConfig, build_record, is_sampled
 from scones.class_names import DEFAULT_CLASSES
 from scones.errors import InputError, NotFound
 from scones.function_environment import configured_handler
+from scones.filter_configuration import effective_threshold, read_local_threshold, write_local_threshold
 from scones.hyperparameters import Hyperparameters
-from scones.inferences import DEFAULT_THRESHOLD, check_threshold, top_class
+from scones.inferences import top_class
 from scones.s3_uri import S3Uri
 from scones.staged_bucket import StageReport, class_names_for, count_training_images, delete_scones_data
 from scones.staged_bucket import read_listing, stage_archive
@@ -229,20 +230,30 @@ class MemoryBackend(Backend):
     def delete_endpoint(self, endpoint_name: str = DEFAULT_ENDPOINT) -> bool:
         return self.endpoints.pop(endpoint_name, None) is not None
 
-    def deploy_workflow(self, *, endpoint_name: str = DEFAULT_ENDPOINT, threshold: float = DEFAULT_THRESHOLD,
+    def deploy_workflow(self, *, endpoint_name: str = DEFAULT_ENDPOINT, threshold: float | None = None,
                         definition: dict | None = None) -> WorkflowInfo:
-        check_threshold(threshold)
+        threshold = effective_threshold(threshold, self.filter_threshold())
         functions, definition = bound_workflow(
             definition, lambda logical: f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{logical}")
+        write_local_threshold(self.storage, self.bucket, threshold)
         return WorkflowInfo(state_machine=WORKFLOW_NAME, functions=functions, definition=definition,
                             endpoint_name=endpoint_name, threshold=threshold)
+
+    def set_threshold(self, threshold: float) -> None:
+        """The same configuration record as the local backend's, in memory."""
+        write_local_threshold(self.storage, self.bucket, threshold)
+
+    def filter_threshold(self) -> float | None:
+        return read_local_threshold(self.storage, self.bucket)
 
     def start_execution(self, workflow: WorkflowInfo, execution_input: dict, *,
                         name: str | None = None) -> ExecutionOutcome:
         """The real state machine and handlers, their S3 and runtime clients answered from memory."""
         from scones.asl import Resources, StateMachine
 
-        variables = {"ENDPOINT_NAME": workflow.endpoint_name, "THRESHOLD": str(workflow.threshold)}
+        threshold = self.filter_threshold()
+        variables = {"ENDPOINT_NAME": workflow.endpoint_name,
+                     "THRESHOLD": str(workflow.threshold if threshold is None else threshold)}
         clients = {"s3": MemoryS3Client(self.storage), "sagemaker-runtime": MemoryRuntimeClient(self)}
         resources = Resources(region=self.region, account=ACCOUNT)
         for logical, function in workflow.functions.items():

@@ -76,9 +76,10 @@ class EndpointInfo:
 class WorkflowInfo:
     """A deployed state machine: the handle :meth:`Backend.start_execution` runs, with its settings.
 
-    The settings (which endpoint the classifier calls, the filter's threshold)
-    travel with the workflow, as each Lambda function's configuration does on
-    AWS, so two workflows never share one.
+    ``threshold`` is the filter's threshold as deployed. The functions'
+    configuration belongs to the deployed functions, as on AWS, not to this
+    handle: a later deploy or :meth:`Backend.set_threshold` changes it for
+    every handle's next execution.
     """
 
     state_machine: str  # local: a name; aws: the state machine ARN
@@ -181,9 +182,24 @@ class Backend(abc.ABC):
         """Stop ``endpoint_name`` (flushing its captures); False if there was none."""
 
     @abc.abstractmethod
-    def deploy_workflow(self, *, endpoint_name: str = DEFAULT_ENDPOINT, threshold: float = DEFAULT_THRESHOLD,
+    def deploy_workflow(self, *, endpoint_name: str = DEFAULT_ENDPOINT, threshold: float | None = None,
                         definition: dict | None = None) -> WorkflowInfo:
-        """Deploy the state machine and its three functions; ``definition`` None is Scones's own."""
+        """Deploy the state machine and its three functions; ``definition`` None is Scones's own.
+
+        ``threshold`` None keeps the filter's configured threshold (else 0.93): see
+        :func:`~scones.filter_configuration.effective_threshold`.
+        """
+
+    @abc.abstractmethod
+    def set_threshold(self, threshold: float) -> None:
+        """Change the deployed filter function's threshold, and nothing else: not the endpoint, not the state machine.
+
+        The next execution uses it, in any process, as after ``UpdateFunctionConfiguration`` on AWS.
+        """
+
+    @abc.abstractmethod
+    def filter_threshold(self) -> float | None:
+        """The threshold the filter function is configured with; None before it was deployed or set."""
 
     @abc.abstractmethod
     def start_execution(self, workflow: WorkflowInfo, execution_input: dict, *,

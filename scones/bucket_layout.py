@@ -35,6 +35,7 @@ METADATA_FILE = "scones-metadata.json"
 CAPTURE_PREFIX = "data_capture"
 CAPTURE_SUFFIX = ".jsonl"
 ENDPOINT_RECORDS_PREFIX = "scones/endpoints/"
+FUNCTION_CONFIGURATIONS_PREFIX = "scones/functions/"
 SCONES_PREFIX = "scones/"
 
 
@@ -131,3 +132,8 @@ def endpoint_records_uri(bucket: str) -> str:
 def endpoint_record_uri(bucket: str, endpoint_name: str) -> str:
     """A local endpoint's record: ``s3://BUCKET/scones/endpoints/NAME.json``."""
     return uri(bucket, f"{ENDPOINT_RECORDS_PREFIX}{endpoint_name}.json")
+
+
+def function_configuration_uri(bucket: str, function_name: str) -> str:
+    """A local Lambda function's configuration (its environment variables): ``s3://BUCKET/scones/functions/NAME.json``."""
+    return uri(bucket, f"{FUNCTION_CONFIGURATIONS_PREFIX}{function_name}.json")

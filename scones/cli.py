@@ -72,8 +72,10 @@ source_option = click.option("--source", metavar="PATH_OR_URL", default=None,
                              help=f"The CIFAR-100 python archive (default: download {CIFAR100_URL} into the cache).")
 classes_option = click.option("--classes", default=",".join(DEFAULT_CLASSES), show_default=True,
                               help="Comma-separated CIFAR-100 fine label names; class ids follow this order.")
-threshold_option = click.option("--threshold", type=click.FloatRange(0, 1), default=DEFAULT_THRESHOLD,
-                                show_default=True, help="Top confidence the filter Lambda requires.")
+threshold_option = click.option(
+    "--threshold", type=click.FloatRange(0, 1), default=None,
+    help=f"Top confidence the filter Lambda requires (default: as `scones workflow set-threshold` set it, "
+         f"else {DEFAULT_THRESHOLD}).")
 hyperparameter_options = [
     click.option("--epochs", type=click.IntRange(min=1), default=None,
                  help="Training epochs (default: the backend's; see README)."),
@@ -373,6 +375,41 @@ def execute(backend_name, endpoint_url, region, bucket, endpoint_name, threshold
         print_executions(rows, as_json)
 
 
+@cli.group()
+def workflow():
+    """The deployed workflow's settings, changed without redeploying anything else."""
+
+
+@workflow.command("set-threshold")
+@backend_options
+@bucket_option
+@click.argument("threshold", type=click.FloatRange(0, 1))
+def set_threshold(backend_name, endpoint_url, region, bucket, threshold):
+    """Set the top confidence the filter Lambda requires, such as 0.9.
+
+    Only the filter function's configuration changes (on AWS,
+    UpdateFunctionConfiguration); the endpoint and the state machine stay as
+    they are, and the next execution uses the new threshold.
+    """
+    with open_backend(backend_name, endpoint_url, region, bucket) as backend, explained_if_ephemeral(backend):
+        before = backend.filter_threshold()
+        backend.set_threshold(threshold)
+    click.echo(f"threshold {threshold:g} (was {describe_threshold(before)})")
+
+
+@workflow.command("show")
+@backend_options
+@bucket_option
+def show_workflow(backend_name, endpoint_url, region, bucket):
+    """Print the threshold the filter Lambda is configured with."""
+    with open_backend(backend_name, endpoint_url, region, bucket) as backend:
+        click.echo(f"threshold {describe_threshold(backend.filter_threshold())}")
+
+
+def describe_threshold(configured: float | None) -> str:
+    return f"{DEFAULT_THRESHOLD:g}, the default: not deployed or set yet" if configured is None else f"{configured:g}"
+
+
 @cli.command()
 @backend_options
 @bucket_option
@@ -448,7 +485,7 @@ def run(backend_name, endpoint_url, region, source, classes, bucket, endpoint_na
     monitor = summary.monitor
     click.echo(f"validation accuracy {summary.training.validation_accuracy:.4f}; "
                f"{sum(r.status == 'SUCCEEDED' for r in summary.rows)} of {len(summary.rows)} executions succeeded; "
-               f"{monitor.share_below_threshold:.1%} of captured inferences below {threshold:g}")
+               f"{monitor.share_below_threshold:.1%} of captured inferences below {summary.threshold:g}")
     click.echo(f"output: {out}/ (model.tar.gz, executions.json, captures/, monitor/report.html)")
 
 

@@ -55,7 +55,7 @@ class RunOptions:
     endpoint_name: str = DEFAULT_ENDPOINT
     executions: int = 10
     seed: int | None = None  # training's (None: the backend's own) and the test images' choice
-    threshold: float = DEFAULT_THRESHOLD
+    threshold: float | None = None  # None: the filter's configured threshold, else 0.93
     hyperparameter_overrides: dict = field(default_factory=dict)  # NAME -> value, over the backend's defaults
     keep_endpoint: bool = False
 
@@ -67,6 +67,7 @@ class RunSummary:
     endpoint: EndpointInfo | None = None
     rows: list[ExecutionRow] = field(default_factory=list)
     monitor: object = None
+    threshold: float = DEFAULT_THRESHOLD  # the filter's, as the executions ran
 
     def to_json(self) -> dict:
         return {
@@ -104,7 +105,7 @@ def run_executions(backend: Backend, workflow, cases: Sequence[ImageCase],
     return rows, outcomes
 
 
-def execute_test_images(backend: Backend, *, endpoint_name: str, threshold: float, count: int, seed: int | None,
+def execute_test_images(backend: Backend, *, endpoint_name: str, threshold: float | None, count: int, seed: int | None,
                         definition: dict | None = None) -> tuple[list[ExecutionRow], list[ExecutionOutcome]]:
     """The execute step: deploy the workflow, run it on ``count`` random staged test images (``scones execute``)."""
     workflow = backend.deploy_workflow(endpoint_name=endpoint_name, threshold=threshold, definition=definition)
@@ -189,6 +190,7 @@ def run_pipeline(backend: Backend, options: RunOptions, say: Say, *, build_monit
             say(f"endpoint {summary.endpoint.name} at {summary.endpoint.location}")
         with step("execute", summary, say):
             workflow = backend.deploy_workflow(endpoint_name=options.endpoint_name, threshold=options.threshold)
+            summary.threshold = workflow.threshold
             cases = pick_test_cases(backend.storage, backend.bucket, options.executions,
                                     DEFAULT_CASE_SEED if options.seed is None else options.seed)
             summary.rows, outcomes = run_executions(backend, workflow, cases, class_names)
@@ -203,7 +205,7 @@ def run_pipeline(backend: Backend, options: RunOptions, say: Say, *, build_monit
         copied = download_prefix(backend.storage, capture_uri, out / "captures")
         say(f"{copied} capture file(s) copied to {out / 'captures'}")
         summary.monitor = build_monitor_report(StorageCaptures(backend.storage, capture_uri),
-                                               class_names=class_names, threshold=options.threshold,
+                                               class_names=class_names, threshold=summary.threshold,
                                                out_dir=out / "monitor", workflow_graphs=graphs,
                                                labelled=labelled_inferences(summary.rows))
         say(f"report: {out / 'monitor' / 'report.html'}")

@@ -37,7 +37,7 @@ from scones.backend import (
 from scones.backends.aws import cleanup as cleanup_steps
 from scones.backends.aws import endpoints, sdk
 from scones.backends.aws.errors import CREDENTIALS_ADVICE, REGION_ADVICE, SconesAwsError, aws_errors
-from scones.backends.aws.functions import FunctionSpec, ensure_function
+from scones.backends.aws.functions import FunctionSpec, ensure_function, function_variables, update_function_variables
 from scones.backends.aws.iam_policies import (
     DEFAULT_IMAGE_PREFIXES,
     RoleSpec,
@@ -57,6 +57,7 @@ from scones.capture import CaptureConfig
 from scones.class_names import DEFAULT_CLASSES
 from scones.clients import endpoint_overrides, make_client
 from scones.errors import InputError
+from scones.filter_configuration import FILTER_FUNCTION, THRESHOLD_VARIABLE, effective_threshold
 from scones.hyperparameters import Hyperparameters
 from scones.inferences import DEFAULT_THRESHOLD, check_threshold
 from scones.s3_uri import S3Uri
@@ -75,7 +76,7 @@ def function_environments(endpoint_name: str, threshold: float,
     (the classifier an emulated SageMaker runtime, the serializer the same S3).
     """
     own = {"serializeImageData": {}, "classifyImage": {"ENDPOINT_NAME": endpoint_name},
-           "filterInferences": {"THRESHOLD": repr(threshold)}}
+           FILTER_FUNCTION: {THRESHOLD_VARIABLE: repr(threshold)}}
     overrides = endpoint_overrides(environ)
     return {logical: {**overrides, **variables} for logical, variables in own.items()}
 
@@ -283,7 +284,7 @@ class AwsBackend(Backend):
                                                 log=self.log)
         return arns
 
-    def deploy_workflow(self, *, endpoint_name: str = DEFAULT_ENDPOINT, threshold: float = DEFAULT_THRESHOLD,
+    def deploy_workflow(self, *, endpoint_name: str = DEFAULT_ENDPOINT, threshold: float | None = None,
                         definition: dict | None = None) -> WorkflowInfo:
         """Functions, roles and the state machine from ``asl/scones_workflow.asl.json``; idempotent.
 
@@ -293,6 +294,7 @@ class AwsBackend(Backend):
         if definition is not None:
             raise InputError("--definition runs your own state machine on the local backend; "
                              "on AWS, deploy it with your own tools")
+        threshold = effective_threshold(threshold, self.filter_threshold())
         functions = self.deploy_functions(endpoint_name=endpoint_name, threshold=threshold)
         definition = fill_definition(workflow_definition(), functions)
         role_arn = self._ensure_role(workflow_role_spec(self.scope))
@@ -301,6 +303,20 @@ class AwsBackend(Backend):
                                        role_arn=role_arn, poller=self.poller, log=self.log)
         return WorkflowInfo(state_machine=arn, functions=functions, definition=definition, endpoint_name=endpoint_name,
                             threshold=threshold)
+
+    def set_threshold(self, threshold: float) -> None:
+        """``UpdateFunctionConfiguration`` of the filter function's ``THRESHOLD``; endpoint and state machine untouched."""
+        name = self.scope.function_name(FILTER_FUNCTION)
+        with aws_errors(f"setting the threshold of {name}"):
+            update_function_variables(self.client("lambda"), name, {THRESHOLD_VARIABLE: repr(check_threshold(threshold))},
+                                      poller=self.poller)
+        self.log(f"Lambda function {name}: THRESHOLD is {check_threshold(threshold)!r}")
+
+    def filter_threshold(self) -> float | None:
+        with aws_errors("reading the filter function's configuration"):
+            variables = function_variables(self.client("lambda"), self.scope.function_name(FILTER_FUNCTION))
+        value = (variables or {}).get(THRESHOLD_VARIABLE)
+        return None if value is None else check_threshold(value)
 
     def start_execution(self, workflow: WorkflowInfo, execution_input: dict, *,
                         name: str | None = None) -> ExecutionOutcome:

@@ -103,3 +103,25 @@ def ensure_function(lambda_client, scope: Scope, spec: FunctionSpec, *, poller: 
         _wait_updated(lambda_client, spec.name, poller)
         log(f"Lambda function {spec.name}: {', '.join(differences)} updated")
     return configuration["FunctionArn"]
+
+
+def function_variables(lambda_client, name: str) -> dict | None:
+    """A deployed function's environment variables; None if there is no such function."""
+    try:
+        configuration = lambda_client.get_function_configuration(FunctionName=name)
+    except botocore.exceptions.ClientError as error:
+        if is_not_found(error):
+            return None
+        raise
+    return dict((configuration.get("Environment") or {}).get("Variables", {}))
+
+
+def update_function_variables(lambda_client, name: str, changes: dict, *, poller: Poller) -> None:
+    """``UpdateFunctionConfiguration`` of the environment alone, keeping every other variable as it is."""
+    current = function_variables(lambda_client, name)
+    if current is None:
+        raise SconesAwsError(f"the Lambda function {name} is not deployed",
+                             "deploy the workflow first (`scones execute --backend aws` or `scones run --backend aws "
+                             "--keep-endpoint`)", code="ResourceNotFoundException")
+    lambda_client.update_function_configuration(FunctionName=name, Environment={"Variables": {**current, **changes}})
+    _wait_updated(lambda_client, name, poller)

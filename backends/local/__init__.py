@@ -43,7 +43,8 @@ from scones.capture import CaptureConfig
 from scones.class_names import DEFAULT_CLASSES
 from scones.clients import make_client
 from scones.function_environment import configured_handler
-from scones.inferences import DEFAULT_THRESHOLD, check_threshold
+from scones.filter_configuration import effective_threshold, read_local_threshold, write_local_threshold
+from scones.inferences import check_threshold
 from scones.staged_bucket import StageReport, count_training_images, delete_scones_data, stage_archive
 from scones.storage import Storage, s3_client
 from scones.workflow import bound_workflow, handler
@@ -193,7 +194,7 @@ class LocalBackend(Backend):
             "AWS_DEFAULT_REGION": self.region,
         }
 
-    def deploy_workflow(self, *, endpoint_name: str = DEFAULT_ENDPOINT, threshold: float = DEFAULT_THRESHOLD,
+    def deploy_workflow(self, *, endpoint_name: str = DEFAULT_ENDPOINT, threshold: float | None = None,
                         definition: dict | None = None) -> WorkflowInfo:
         """Scones's workflow with local function ARNs, or a user's exported one with its functions bound.
 
@@ -203,9 +204,10 @@ class LocalBackend(Backend):
         must be served already (EndpointNotFound otherwise): the in-process
         classifier is pointed at its URL.
         """
-        check_threshold(threshold)
+        threshold = effective_threshold(threshold, self.filter_threshold())
         self.endpoint_url(endpoint_name)
         functions, definition = bound_workflow(definition, self.function_arn)
+        write_local_threshold(self.storage, self.bucket, threshold)  # the filter function's configuration
         return WorkflowInfo(state_machine=WORKFLOW_NAME, functions=functions, definition=definition,
                             endpoint_name=endpoint_name, threshold=threshold)
 
@@ -224,9 +226,22 @@ class LocalBackend(Backend):
             self._compiled[key] = (StateMachine(workflow.definition, name=workflow.state_machine), resources)
         return self._compiled[key]
 
+    def set_threshold(self, threshold: float) -> None:
+        """Rewrite the filter function's configuration record; executions read it when they start."""
+        write_local_threshold(self.storage, self.bucket, threshold)
+
+    def filter_threshold(self) -> float | None:
+        return read_local_threshold(self.storage, self.bucket)
+
     def start_execution(self, workflow: WorkflowInfo, execution_input: dict, *,
                         name: str | None = None) -> ExecutionOutcome:
-        """Run one execution of ``workflow`` to its end in this thread (Standard workflows' semantics, minus the wait)."""
+        """Run one execution of ``workflow`` to its end in this thread (Standard workflows' semantics, minus the wait).
+
+        The filter runs with its configuration as it is now (``set_threshold`` since the deploy included).
+        """
+        configured = self.filter_threshold()
+        if configured is not None and configured != workflow.threshold:
+            workflow = dataclasses.replace(workflow, threshold=configured)
         machine, resources = self._compile(workflow)
         execution = machine.execute(execution_input, resources=resources, name=name or str(uuid.uuid4()))
         return ExecutionOutcome.of(execution, execution_input)

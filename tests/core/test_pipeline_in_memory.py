@@ -84,7 +84,7 @@ def test_scones_run_on_the_memory_backend(monkeypatch, capsys, archive, tmp_path
 def test_a_scones_error_is_one_line_and_exit_1(monkeypatch, capsys):
     assert run_cli(monkeypatch, "execute", "--backend", "memory") == 1
     assert capsys.readouterr().err.splitlines()[-1] == (
-        "error: s3://scones-unlimited/test.lst does not exist: run `scones stage` first (or pass the right --bucket)")
+        "error: s3://scones-unlimited/ does not exist: run `scones stage` first (or pass the right --bucket)")
 
 
 def test_a_bug_shows_its_traceback(monkeypatch, capsys):

@@ -109,11 +109,14 @@ def test_cleanup_stops_endpoints_and_deletes_data_only_when_asked(deployed, back
     assert list(storage.list(f"s3://{backend.bucket}/")) == []
 
 
-def test_each_workflow_runs_with_its_own_settings_not_the_process_environment(deployed, backend):
-    """Two workflows in one backend: each execution applies the threshold of the workflow it is given."""
+def test_the_filter_configuration_is_the_deployed_functions_not_the_process_environment(deployed, backend):
+    """As on AWS, one filter function serves every handle: the last deploy or set_threshold configures it."""
     endpoint, strict = deployed  # the course's 0.93
+    assert run(backend, strict, "grey_unsure.png", "grey-strict").status == "FAILED"
     lenient = backend.deploy_workflow(endpoint_name=endpoint.name, threshold=0.4)
     assert [run(backend, workflow, "grey_unsure.png", f"grey-{index}").status
-            for index, workflow in enumerate([lenient, strict, lenient, strict])] == \
-        ["SUCCEEDED", "FAILED", "SUCCEEDED", "FAILED"]
+            for index, workflow in enumerate([lenient, strict])] == ["SUCCEEDED", "SUCCEEDED"]
+    backend.set_threshold(0.93)
+    assert [run(backend, workflow, "grey_unsure.png", f"grey-again-{index}").status
+            for index, workflow in enumerate([lenient, strict])] == ["FAILED", "FAILED"]
     assert not {"ENDPOINT_NAME", "THRESHOLD", "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"} & set(os.environ)
