@@ -485,10 +485,16 @@ def train_on_channels(
     progress: bool = True,
     log: Callable[[str], None] = print,
     on_epoch_end: Callable[[EpochMetrics], None] | None = None,
+    on_channels_read: Callable[[], None] | None = None,
 ) -> tuple[TrainedModel, bytes]:
-    """Read both channels, train, and build the model.tar.gz in memory (uploading is the caller's)."""
+    """Read both channels, train, and build the model.tar.gz in memory (uploading is the caller's).
+
+    ``on_channels_read`` marks the end of the download phase (SageMaker's Downloading → Training).
+    """
     train = read_channel(storage, channels.train, channels.train_lst, hyperparameters)
     validation = read_channel(storage, channels.validation, channels.validation_lst, hyperparameters)
+    if on_channels_read is not None:
+        on_channels_read()
     log(f"Training {job_name}: ResNet-{hyperparameters.num_layers} on {len(train)} images "
         f"({len(validation)} validation), {hyperparameters.epochs} epochs, seed {seed}")
     trained = train_network(train, validation, hyperparameters, seed=seed, progress=progress, log=log,
