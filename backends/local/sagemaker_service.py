@@ -90,6 +90,36 @@ def matches(filters: dict, name: str, status: str | None = None) -> bool:
     return wanted is None or wanted == status
 
 
+class Registry:
+    """One kind of resource by case-insensitive name (as SageMaker's names are), with SageMaker's texts
+    for a duplicate and for a miss."""
+
+    def __init__(self, arn: Callable[[str], str], label: str):
+        self.arn, self.label = arn, label
+        self._items: dict[str, dict] = {}
+
+    def add(self, name: str, record: dict) -> None:
+        if name.lower() in self._items:
+            raise validation(f"Cannot create already existing {self.label} \"{self.arn(name)}\".")
+        self._items[name.lower()] = record
+
+    def get(self, name: str) -> dict:
+        record = self._items.get(name.lower())
+        if record is None:
+            raise validation(f"Could not find {self.label} \"{self.arn(name)}\".")
+        return record
+
+    def pop(self, name: str) -> dict:
+        self.get(name)
+        return self._items.pop(name.lower())
+
+    def find(self, name: str) -> dict | None:
+        return self._items.get(name.lower())
+
+    def values(self) -> list[dict]:
+        return list(self._items.values())
+
+
 @dataclass
 class TrainingJob:
     """One job's description (DescribeTrainingJob's answer) and the means to stop it."""
@@ -108,9 +138,9 @@ class SageMakerService:
         self.resolver = resolver or EndpointResolver(storage, "")
         self._lock = threading.RLock()
         self._jobs: dict[str, TrainingJob] = {}
-        self._models: dict[str, dict] = {}
-        self._configs: dict[str, dict] = {}
-        self._endpoints: dict[str, dict] = {}
+        self._models = Registry(lambda name: self.arn("model", name), "model")
+        self._configs = Registry(lambda name: self.arn("endpoint-config", name), "endpoint configuration")
+        self._endpoints = Registry(lambda name: self.arn("endpoint", name), "endpoint")
         self._tags: dict[str, dict[str, str]] = {}
         self._threads: list[threading.Thread] = []
 
@@ -298,35 +328,34 @@ class SageMakerService:
         check_algorithm_image(container.get("Image", ""))
         arn = self.arn("model", name)
         with self._lock:
-            if name.lower() in self._models:
-                raise validation(f"Cannot create already existing model \"{arn}\".")
-            self._models[name.lower()] = {
+            self._models.add(name, {
                 "ModelName": name, "ModelArn": arn, "PrimaryContainer": container,
-                "ExecutionRoleArn": request.get("ExecutionRoleArn", ""), "CreationTime": self.clock()}
+                "ExecutionRoleArn": request.get("ExecutionRoleArn", ""), "CreationTime": self.clock()})
             self._set_tags(arn, request.get("Tags"))
         return {"ModelArn": arn}
 
-    def _model(self, name: str) -> dict:
-        model = self._models.get(name.lower())
-        if model is None:
-            raise validation(f"Could not find model \"{self.arn('model', name)}\".")
-        return model
+    def _delete(self, registry: Registry, name: str, arn_key: str) -> dict:
+        with self._lock:
+            record = registry.pop(name)
+            self._tags.pop(record[arn_key], None)
+            return record
+
+    def _summaries(self, registry: Registry, request: dict, keys: tuple[str, ...], status_key: str | None = None):
+        """List*'s entries (the first key is the name), filtered by NameContains and StatusEquals."""
+        with self._lock:
+            return [{key: record[key] for key in keys} for record in registry.values()
+                    if matches(request, record[keys[0]], record.get(status_key))]
 
     def describe_model(self, request: dict) -> dict:
         with self._lock:
-            return dict(self._model(request["ModelName"]))
+            return dict(self._models.get(request["ModelName"]))
 
     def delete_model(self, request: dict) -> dict:
-        with self._lock:
-            model = self._model(request["ModelName"])
-            del self._models[model["ModelName"].lower()]
-            self._tags.pop(model["ModelArn"], None)
-            return {}
+        self._delete(self._models, request["ModelName"], "ModelArn")
+        return {}
 
     def list_models(self, request: dict) -> dict:
-        with self._lock:
-            return {"Models": [{key: m[key] for key in ("ModelName", "ModelArn", "CreationTime")}
-                               for m in self._models.values() if matches(request, m["ModelName"])]}
+        return {"Models": self._summaries(self._models, request, ("ModelName", "ModelArn", "CreationTime"))}
 
     # ----------------------------------------------------- endpoint configs
 
@@ -334,41 +363,28 @@ class SageMakerService:
         name = request["EndpointConfigName"]
         arn = self.arn("endpoint-config", name)
         with self._lock:
-            if name.lower() in self._configs:
-                raise validation(f"Cannot create already existing endpoint configuration \"{arn}\".")
             for variant in request["ProductionVariants"]:
-                self._model(variant["ModelName"])
+                self._models.get(variant["ModelName"])
             if request.get("DataCaptureConfig"):
                 CaptureConfig.from_api(request["DataCaptureConfig"])
-            self._configs[name.lower()] = {
+            self._configs.add(name, {
                 "EndpointConfigName": name, "EndpointConfigArn": arn,
                 "ProductionVariants": request["ProductionVariants"], "CreationTime": self.clock(),
-                **({"DataCaptureConfig": request["DataCaptureConfig"]} if request.get("DataCaptureConfig") else {})}
+                **({"DataCaptureConfig": request["DataCaptureConfig"]} if request.get("DataCaptureConfig") else {})})
             self._set_tags(arn, request.get("Tags"))
         return {"EndpointConfigArn": arn}
 
-    def _config(self, name: str) -> dict:
-        config = self._configs.get(name.lower())
-        if config is None:
-            raise validation(f"Could not find endpoint configuration \"{self.arn('endpoint-config', name)}\".")
-        return config
-
     def describe_endpoint_config(self, request: dict) -> dict:
         with self._lock:
-            return dict(self._config(request["EndpointConfigName"]))
+            return dict(self._configs.get(request["EndpointConfigName"]))
 
     def delete_endpoint_config(self, request: dict) -> dict:
-        with self._lock:
-            config = self._config(request["EndpointConfigName"])
-            del self._configs[config["EndpointConfigName"].lower()]
-            self._tags.pop(config["EndpointConfigArn"], None)
-            return {}
+        self._delete(self._configs, request["EndpointConfigName"], "EndpointConfigArn")
+        return {}
 
     def list_endpoint_configs(self, request: dict) -> dict:
-        with self._lock:
-            return {"EndpointConfigs": [{key: c[key] for key in ("EndpointConfigName", "EndpointConfigArn",
-                                                                  "CreationTime")}
-                                        for c in self._configs.values() if matches(request, c["EndpointConfigName"])]}
+        return {"EndpointConfigs": self._summaries(self._configs, request,
+                                                   ("EndpointConfigName", "EndpointConfigArn", "CreationTime"))}
 
     # ------------------------------------------------------------ endpoints
 
@@ -376,23 +392,21 @@ class SageMakerService:
         name = request["EndpointName"]
         arn = self.arn("endpoint", name)
         with self._lock:
-            if name.lower() in self._endpoints:
-                raise validation(f"Cannot create already existing endpoint \"{arn}\".")
-            config = self._config(request["EndpointConfigName"])
+            config = self._configs.get(request["EndpointConfigName"])
             created = self.clock()
             endpoint = {"EndpointName": name, "EndpointArn": arn, "EndpointConfigName": config["EndpointConfigName"],
                         "EndpointStatus": "Creating", "CreationTime": created, "LastModifiedTime": created}
-            self._endpoints[name.lower()] = endpoint
+            self._endpoints.add(name, endpoint)
             self._set_tags(arn, request.get("Tags"))
         self._start(lambda: self._load_endpoint(endpoint, config), f"endpoint-{name}")
         return {"EndpointArn": arn}
 
     def update_endpoint(self, request: dict) -> dict:
         with self._lock:
-            endpoint = self._endpoint(request["EndpointName"])
+            endpoint = self._endpoints.get(request["EndpointName"])
             if endpoint["EndpointStatus"] != "InService":
                 raise validation(f"Cannot update in-progress endpoint \"{endpoint['EndpointArn']}\".")
-            config = self._config(request["EndpointConfigName"])
+            config = self._configs.get(request["EndpointConfigName"])
             endpoint.update(EndpointStatus="Updating", LastModifiedTime=self.clock())
         self._start(lambda: self._load_endpoint(endpoint, config), f"endpoint-{endpoint['EndpointName']}")
         return {"EndpointArn": endpoint["EndpointArn"]}
@@ -403,7 +417,7 @@ class SageMakerService:
         capture = config.get("DataCaptureConfig")
         try:
             with self._lock:
-                model_uri = self._model(variant["ModelName"])["PrimaryContainer"]["ModelDataUrl"]
+                model_uri = self._models.get(variant["ModelName"])["PrimaryContainer"]["ModelDataUrl"]
             record = EndpointRecord(name=endpoint["EndpointName"], model_uri=model_uri, url=self.url,
                                     created=endpoint["CreationTime"], variant=variant.get("VariantName", DEFAULT_VARIANT),
                                     instance_type=variant.get("InstanceType", "local"),
@@ -420,16 +434,10 @@ class SageMakerService:
             endpoint.update(EndpointStatus="InService", LastModifiedTime=self.clock(),
                             EndpointConfigName=config["EndpointConfigName"])
 
-    def _endpoint(self, name: str) -> dict:
-        endpoint = self._endpoints.get(name.lower())
-        if endpoint is None:
-            raise validation(f"Could not find endpoint \"{self.arn('endpoint', name)}\".")
-        return endpoint
-
     def describe_endpoint(self, request: dict) -> dict:
         with self._lock:
-            endpoint = dict(self._endpoint(request["EndpointName"]))
-            config = self._configs.get(endpoint["EndpointConfigName"].lower(), {})
+            endpoint = dict(self._endpoints.get(request["EndpointName"]))
+            config = self._configs.find(endpoint["EndpointConfigName"]) or {}
             endpoint["ProductionVariants"] = [
                 {"VariantName": v.get("VariantName", DEFAULT_VARIANT), "CurrentWeight": v.get("InitialVariantWeight", 1.0),
                  "DesiredWeight": v.get("InitialVariantWeight", 1.0),
@@ -446,26 +454,20 @@ class SageMakerService:
 
     def delete_endpoint(self, request: dict) -> dict:
         """Stop serving at once (captures flushed), as SageMaker's Deleting ends."""
-        with self._lock:
-            endpoint = self._endpoint(request["EndpointName"])
-            del self._endpoints[endpoint["EndpointName"].lower()]
-            self._tags.pop(endpoint["EndpointArn"], None)
+        endpoint = self._delete(self._endpoints, request["EndpointName"], "EndpointArn")
         self.resolver.unload(endpoint["EndpointName"])
         return {}
 
     def list_endpoints(self, request: dict) -> dict:
-        with self._lock:
-            return {"Endpoints": [
-                {key: e[key] for key in ("EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime",
-                                         "EndpointStatus")}
-                for e in self._endpoints.values() if matches(request, e["EndpointName"], e["EndpointStatus"])]}
+        return {"Endpoints": self._summaries(self._endpoints, request, (
+            "EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime", "EndpointStatus"), "EndpointStatus")}
 
     # ------------------------------------------------------- runtime host
 
     def resolve(self, name: str) -> LocalEndpoint:
         """The InService endpoint ``name`` for InvokeEndpoint; EndpointNotFound otherwise."""
         with self._lock:
-            endpoint = self._endpoints.get(name.lower())
+            endpoint = self._endpoints.find(name)
             if endpoint is None or endpoint["EndpointStatus"] not in ("InService", "Updating"):
                 raise EndpointNotFound(name)
         return self.resolver.resolve(endpoint["EndpointName"])
