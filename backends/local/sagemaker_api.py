@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 from datetime import datetime
 from typing import Callable, Iterable
 
 from scones.backends.local.runtime_server import DEFAULT_REGION, INVOKE_PATH, InvokeRequest, invoke_endpoint
 from scones.backends.local.sagemaker_service import SageMakerError, SageMakerService
 
-log = logging.getLogger(__name__)
 TARGET_PREFIX = "SageMaker."
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 
@@ -126,19 +124,12 @@ def make_local_aws_server(host: str, port: int, endpoint_url: str | None = None,
     Without ``endpoint_url`` the service stores in the server's own S3 (it
     calls back into this server over HTTP, as any client would).
     """
-    from moto.server import create_backend_app
-    from werkzeug.serving import WSGIRequestHandler, make_server
-
+    from scones.backends.local.embedded_s3_server import make_quiet_server, moto_s3_app
     from scones.clients import make_client
     from scones.storage import Storage, s3_client
 
-    class QuietHandler(WSGIRequestHandler):
-        def log_request(self, *args, **kwargs):
-            pass
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    app = LocalAwsApp(None, create_backend_app("s3"), region)
-    server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+    app = LocalAwsApp(None, moto_s3_app(), region)
+    server = make_quiet_server(host, port, app)
     own_url = f"http://{host}:{server.server_address[1]}"
     logs = make_client("logs", endpoint_url=logs_endpoint_url, region=region) if logs_endpoint_url else None
     app.service = server.service = SageMakerService(Storage(s3_client(endpoint_url or own_url, region=region)),
