@@ -183,6 +183,15 @@ def test_an_endpoint_serves_invocations_with_data_capture(sagemaker, runtime, tr
     sagemaker.delete_tags(ResourceArn=arn, TagKeys=["scones:project"])
     assert sagemaker.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "extra", "Value": "1"}]
 
+    sagemaker.create_endpoint_config(EndpointConfigName="tiny-config-2", DataCaptureConfig=capture.to_api(),
+                                     ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": "Tiny-Model",
+                                                          "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    sagemaker.update_endpoint(EndpointName="tiny-endpoint", EndpointConfigName="tiny-config-2")
+    updated = wait(lambda: sagemaker.describe_endpoint(EndpointName="tiny-endpoint"),
+                   lambda d: d["EndpointStatus"] != "Updating", "endpoint update")
+    assert (updated["EndpointStatus"], updated["EndpointConfigName"]) == ("InService", "tiny-config-2")
+    sagemaker.delete_endpoint_config(EndpointConfigName="tiny-config-2")
+
     sagemaker.delete_endpoint(EndpointName="tiny-endpoint")  # flushes the capture
     prefix = layout.capture_prefix(capture.destination_s3_uri, "tiny-endpoint", "AllTraffic")
     captured = list(server_storage.list(str(prefix)))
