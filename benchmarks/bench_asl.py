@@ -16,8 +16,8 @@ interpreter, enabled by ``mock_aws(config={"stepfunctions":
 own Lambda mock with ``{"lambda": {"use_docker": False}}``, whose "simple"
 backend answers every invoke by echoing the payload. MiniStack (1.5.33, the
 free LocalStack replacement) is started by this benchmark on a free loopback
-port from its own virtualenv (``.venv-ministack``: it pins botocore exactly),
-and is talked to over HTTP only; it runs the same echo function as a real
+port from its own virtualenv (``.venv-ministack``: it pins botocore exactly)
+by :mod:`scones.ministack`, and is talked to over HTTP only; it runs the same echo function as a real
 Python Lambda. moto and MiniStack execute asynchronously: an execution is
 timed from StartExecution until DescribeExecution no longer says RUNNING.
 When ``.venv-ministack`` is absent, MiniStack is skipped with the reason.
@@ -30,23 +30,19 @@ all included (their work happens in server threads or processes, and their
 start-and-poll latency varies more than one state costs them).
 
 Run: ``.venv/bin/python benchmarks/bench_asl.py`` (bounded: about two minutes).
-Set up MiniStack once: ``python3.11 -m venv .venv-ministack && .venv-ministack/bin/pip install ministack==1.5.33``.
+Set up MiniStack once: ``make ministack`` (``make test`` does it too).
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
-import socket
-import subprocess
 import time
-import urllib.request
 import zipfile
-from pathlib import Path
 
 from scones.asl import Resources, StateMachine
+from scones.ministack import MiniStackUnavailable, ministack_command, running_ministack
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 MAP_ITEMS = 1000
@@ -163,44 +159,13 @@ def time_moto(definitions: dict[str, tuple[dict, dict, int]]) -> dict[str, float
         return time_remote({"region_name": REGION}, definitions)
 
 
-MINISTACK_PYTHON = Path(__file__).resolve().parent.parent / ".venv-ministack" / "bin" / "python"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextlib.contextmanager
-def ministack_server():
-    """MiniStack on a free loopback port for the duration; stopped (only this process) afterwards."""
-    port = free_port()
-    env = {**os.environ, "GATEWAY_PORT": str(port), "BIND_HOST": "127.0.0.1"}
-    server = subprocess.Popen([str(MINISTACK_PYTHON), "-m", "ministack"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/_ministack/health", timeout=1)
-                break
-            except OSError as error:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"MiniStack did not start on {url}: {error}") from None
-                time.sleep(0.2)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
 def time_ministack(definitions: dict[str, tuple[dict, dict, int]]) -> dict[str, float] | str:
     """Wall seconds per execution on MiniStack, or the reason it was skipped."""
-    if not MINISTACK_PYTHON.exists():
-        return f"skipped: {MINISTACK_PYTHON.parent.parent.name} not found (see the set-up line in this file's docstring)"
-    with ministack_server() as url:
+    try:
+        ministack_command()
+    except MiniStackUnavailable as missing:
+        return f"skipped: {missing}"
+    with running_ministack() as url:
         # MiniStack takes a 12-digit access key as the account id: the definitions' ARNs name ACCOUNT.
         credentials = {"aws_access_key_id": ACCOUNT, "aws_secret_access_key": "test"}
         return time_remote({"region_name": REGION, "endpoint_url": url, **credentials}, definitions)

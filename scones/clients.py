@@ -8,17 +8,21 @@ configured, so nothing has to be set up first.
 The Lambda handlers' :func:`client` reads the standard
 ``AWS_ENDPOINT_URL_<SERVICE>`` / ``AWS_ENDPOINT_URL`` variables of the running
 function (:mod:`scones.function_environment`): unset on AWS, pointed at local
-services by the local backend. Those clients are cached per configuration
-because creating one costs tens of milliseconds, far more than a local
-invocation.
+services by the local backend, or by the aws backend at the emulators the
+user's own ``AWS_ENDPOINT_URL*`` variables name. Those clients are cached per
+configuration because creating one costs tens of milliseconds, far more than a
+local invocation.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import Mapping
 
 import boto3
 import botocore.config
+import botocore.utils
+from botocore.configprovider import ConfiguredEndpointProvider
 
 from scones.function_environment import configured_client, environment
 
@@ -27,6 +31,29 @@ MAX_ATTEMPTS = 5
 # Enough connections for the storage's upload threads (see scones.storage.DEFAULT_CONCURRENCY).
 MAX_POOL_CONNECTIONS = 32
 LOCAL_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+ENDPOINT_OVERRIDE = "AWS_ENDPOINT_URL"
+
+
+def endpoint_override_variable(service: str) -> str:
+    """``AWS_ENDPOINT_URL_<SERVICE ID>`` as botocore names it: ``stepfunctions`` is ``…_SFN``, ``logs`` ``…_CLOUDWATCH_LOGS``."""
+    name = botocore.utils.SERVICE_NAME_ALIASES.get(service, service)
+    service_id = botocore.utils.CLIENT_NAME_TO_HYPHENIZED_SERVICE_ID_OVERRIDES.get(name, name)
+    return f"{ENDPOINT_OVERRIDE}_{service_id.replace('-', '_').upper()}"
+
+
+def endpoint_overrides(environ: Mapping[str, str]) -> dict[str, str]:
+    """The ``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_<SERVICE>`` variables set in ``environ`` (empty on AWS)."""
+    return {name: value for name, value in environ.items()
+            if value and (name == ENDPOINT_OVERRIDE or name.startswith(ENDPOINT_OVERRIDE + "_"))}
+
+
+def configured_endpoint_url(session: boto3.session.Session, service: str) -> str | None:
+    """The endpoint boto3 takes for ``service`` from the environment or the config file, None for AWS's own."""
+    core = session._session  # boto3 keeps the botocore session here; its configuration is botocore's
+    if core.get_config_variable("ignore_configured_endpoint_urls"):
+        return None
+    return ConfiguredEndpointProvider(full_config=core.full_config, scoped_config=core.get_scoped_config(),
+                                      client_name=service).provide()
 
 
 def make_client(service: str, *, endpoint_url: str | None = None, region: str | None = None,
@@ -61,8 +88,7 @@ def client(service: str):
     if given is not None:
         return given
     variables = environment()
-    variable = "AWS_ENDPOINT_URL_" + service.upper().replace("-", "_")
-    endpoint = variables.get(variable) or variables.get("AWS_ENDPOINT_URL") or None
+    endpoint = variables.get(endpoint_override_variable(service)) or variables.get(ENDPOINT_OVERRIDE) or None
     region = variables.get("AWS_REGION") or variables.get("AWS_DEFAULT_REGION") or None
     return _cached(service, endpoint, region, variables.get("AWS_ACCESS_KEY_ID"),
                    variables.get("AWS_SECRET_ACCESS_KEY"))

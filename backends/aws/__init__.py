@@ -9,11 +9,16 @@ resource is tagged ``scones:project``, every role is least-privilege
 carries the tag, saying what it would have cost per hour.
 
 Clients come from one injectable ``boto3`` session; waits use an injectable
-``sleep`` and ``clock`` so tests (against moto) never sleep.
+``sleep`` and ``clock`` so tests (against moto) never sleep. Every client, the
+SDK's STS call included, honours ``AWS_ENDPOINT_URL`` and
+``AWS_ENDPOINT_URL_<SERVICE>``, and the deployed functions are given the same
+variables, so the whole backend runs against emulators (MiniStack or
+LocalStack, and ``scones up`` for SageMaker); with none set it is AWS as ever.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from functools import cached_property
 from typing import Callable, Mapping, Sequence
@@ -47,10 +52,10 @@ from scones.backends.aws.roles import ensure_role
 from scones.backends.aws.state_machines import ensure_state_machine, run_execution
 from scones.backends.aws.training import TrainingSettings, run_training_job
 from scones.backends.aws.training import training_job_request, training_outcome
-from scones.backends.aws.waiters import Poller
+from scones.backends.aws.waiters import Poller, max_poll_seconds
 from scones.capture import CaptureConfig
 from scones.class_names import DEFAULT_CLASSES
-from scones.clients import make_client
+from scones.clients import endpoint_overrides, make_client
 from scones.errors import InputError
 from scones.hyperparameters import Hyperparameters
 from scones.inferences import DEFAULT_THRESHOLD, check_threshold
@@ -60,6 +65,19 @@ from scones.staged_bucket import stage_archive
 from scones.storage import Storage
 from scones.workflow import fill_definition, workflow_definition
 from scones.workflow_functions import HANDLER_MODULES
+
+
+def function_environments(endpoint_name: str, threshold: float,
+                          environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """Each function's variables: its own settings, over the caller's endpoint overrides (none on AWS).
+
+    The overrides let the deployed functions reach what the caller reaches
+    (the classifier an emulated SageMaker runtime, the serializer the same S3).
+    """
+    own = {"serializeImageData": {}, "classifyImage": {"ENDPOINT_NAME": endpoint_name},
+           "filterInferences": {"THRESHOLD": repr(threshold)}}
+    overrides = endpoint_overrides(environ)
+    return {logical: {**overrides, **variables} for logical, variables in own.items()}
 
 
 class AwsBackend(Backend):
@@ -87,6 +105,7 @@ class AwsBackend(Backend):
         clock: Callable[[], float] = time.monotonic,
         log: Callable[[str], None] = print,
         endpoint_url: str | None = None,
+        environ: Mapping[str, str] | None = None,
     ):
         if endpoint_url:
             raise InputError("--endpoint-url is for the local backend; the aws backend talks to AWS itself")
@@ -105,7 +124,8 @@ class AwsBackend(Backend):
         self.project = project
         self.name_prefix = name_prefix
         self.image_prefixes = tuple(image_prefixes)
-        self.poller = Poller(sleep=sleep, clock=clock)
+        self.environ = os.environ if environ is None else environ
+        self.poller = Poller(sleep=sleep, clock=clock, max_interval=max_poll_seconds(self.environ))
         self.log = log
         self._clients: dict[str, object] = {}
 
@@ -245,8 +265,7 @@ class AwsBackend(Backend):
                          threshold: float = DEFAULT_THRESHOLD) -> dict[str, str]:
         """The three Lambda functions and their roles; returns logical name → function ARN."""
         limit = check_threshold(threshold)
-        environments = {"serializeImageData": {}, "classifyImage": {"ENDPOINT_NAME": endpoint_name},
-                        "filterInferences": {"THRESHOLD": repr(limit)}}
+        environments = function_environments(endpoint_name, limit, self.environ)
         arns = {}
         for spec in lambda_role_specs(self.scope, bucket=self.bucket, endpoint_name=endpoint_name,
                                       image_prefixes=self.image_prefixes):
@@ -290,7 +309,10 @@ class AwsBackend(Backend):
     def cleanup(self, *, dry_run: bool = False, delete_data: bool = False) -> CleanupReport:
         """Delete everything tagged with this project (data only with ``delete_data``); never anything else."""
         with aws_errors("cleaning up"):
-            arns = cleanup_steps.tagged_arns(self.client("resourcegroupstaggingapi"), self.scope)
+            arns = cleanup_steps.merged_arns(
+                cleanup_steps.tagged_arns(self.client("resourcegroupstaggingapi"), self.scope),
+                cleanup_steps.sagemaker_listed_arns(self.client("sagemaker"), self.scope),
+                cleanup_steps.state_machine_listed_arns(self.client("stepfunctions"), self.scope))
             doomed = (cleanup_steps.sagemaker_doomed(self.client("sagemaker"), arns)
                       + cleanup_steps.workflow_doomed(self.client("stepfunctions"), self.client("lambda"), arns)
                       + cleanup_steps.role_doomed(self.client("iam"), self.scope))

@@ -3,7 +3,12 @@
 Regional resources are found with the Resource Groups Tagging API
 (``GetResources`` with a tag filter: SageMaker endpoints, endpoint configs,
 models and training jobs, Lambda functions, Step Functions state machines —
-moto implements it for all of these). IAM roles are global and listed under
+moto implements it for all of these). SageMaker's resources are also found
+through SageMaker's own List* and ListTags calls, merged without duplicates:
+the tagging API lags behind SageMaker on AWS, and a separate SageMaker service
+(``scones up`` next to an emulator) is invisible to the emulator's tagging API.
+The state machine is likewise looked up through Step Functions itself
+(MiniStack's tagging API does not cover Step Functions). IAM roles are global and listed under
 Scones's ``/scones/`` path, each checked for the tag. Nothing without the tag
 is ever touched. The tagging API can still list a resource for a while after
 it is deleted, so every resource is described first and one that is already
@@ -70,6 +75,54 @@ def tagged_arns(tagging, scope: Scope) -> dict[str, list[str]]:
         for mapping in page["ResourceTagMappingList"]:
             found.setdefault(arn_resource(mapping["ResourceARN"])[0], []).append(mapping["ResourceARN"])
     return found
+
+
+# SageMaker's List* call, its result key and ARN field, per resource type (as arn_resource names them).
+SAGEMAKER_LISTINGS = (
+    ("training-job", "list_training_jobs", "TrainingJobSummaries", "TrainingJobArn", {"StatusEquals": "InProgress"}),
+    ("endpoint", "list_endpoints", "Endpoints", "EndpointArn", {}),
+    ("endpoint-config", "list_endpoint_configs", "EndpointConfigs", "EndpointConfigArn", {}),
+    ("model", "list_models", "Models", "ModelArn", {}),
+)
+
+
+def sagemaker_listed_arns(sagemaker, scope: Scope) -> dict[str, list[str]]:
+    """ARNs of this project's SageMaker resources by type, from SageMaker's own listings and tags.
+
+    Training jobs are listed only while in progress: a finished job costs nothing and cannot be deleted.
+    """
+    found: dict[str, list[str]] = {}
+    for kind, operation, key, arn_field, filters in SAGEMAKER_LISTINGS:
+        for page in sagemaker.get_paginator(operation).paginate(**filters):
+            for summary in page[key]:
+                arn = summary[arn_field]
+                listed = _describe(sagemaker.list_tags, ResourceArn=arn) or {}  # None: deleted since listed
+                if scope.owns({tag["Key"]: tag["Value"] for tag in listed.get("Tags", [])}):
+                    found.setdefault(kind, []).append(arn)
+    return found
+
+
+def state_machine_listed_arns(sfn, scope: Scope) -> dict[str, list[str]]:
+    """This project's state machine, found through Step Functions' own listing and tags."""
+    found: dict[str, list[str]] = {}
+    for page in sfn.get_paginator("list_state_machines").paginate():
+        for machine in page["stateMachines"]:
+            if machine["name"] != scope.state_machine_name:
+                continue
+            listed = _describe(sfn.list_tags_for_resource, resourceArn=machine["stateMachineArn"]) or {}
+            if scope.owns({tag["key"]: tag["value"] for tag in listed.get("tags", [])}):
+                found.setdefault("stateMachine", []).append(machine["stateMachineArn"])
+    return found
+
+
+def merged_arns(*findings: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The union of several ``{type: [ARN]}`` findings, each ARN once (SageMaker ARNs compare case-blind)."""
+    merged: dict[str, dict[str, str]] = {}
+    for found in findings:
+        for kind, arns in found.items():
+            for arn in arns:
+                merged.setdefault(kind, {}).setdefault(arn.lower(), arn)
+    return {kind: list(arns.values()) for kind, arns in merged.items()}
 
 
 def _describe(call, **kwargs) -> dict | None:

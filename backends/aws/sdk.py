@@ -9,7 +9,29 @@ boto3. The SDK takes seconds to import, hence the imports inside functions.
 
 from __future__ import annotations
 
+from scones.clients import configured_endpoint_url
+
 ALGORITHM = "image-classification"
+
+
+class ConfiguredEndpointsSession:
+    """A boto3 session whose clients go where the user's configuration says, whatever endpoint the SDK names.
+
+    The SDK names the default bucket after ``GetCallerIdentity`` on an STS
+    client it makes with ``endpoint_url=sts.REGION.amazonaws.com``, which
+    overrides ``AWS_ENDPOINT_URL(_STS)``: against an emulator it would call AWS.
+    Only an endpoint the user configured for that service wins; on AWS the
+    SDK's own stands.
+    """
+
+    def __init__(self, session):
+        self._session = session
+        self.region_name = session.region_name
+
+    def client(self, service: str, *args, **kwargs):
+        if configured_endpoint_url(self._session, service):
+            kwargs.pop("endpoint_url", None)
+        return self._session.client(service, *args, **kwargs)
 
 
 def algorithm_image_uri(region: str) -> str:
@@ -24,7 +46,7 @@ def default_bucket_name(boto_session) -> str:
     from sagemaker.core.helper.session_helper import Session
 
     session = Session(boto_session=boto_session, sagemaker_client=boto_session.client("sagemaker"))
-    return session.generate_default_sagemaker_bucket_name(boto_session)
+    return session.generate_default_sagemaker_bucket_name(ConfiguredEndpointsSession(boto_session))
 
 
 def timestamped_name(base: str) -> str:

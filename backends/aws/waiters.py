@@ -3,20 +3,25 @@
 boto3's waiters sleep for real and give up with a generic WaiterError; these
 take ``sleep``/``clock`` from the backend (tests pass fakes that advance a
 counter), report each change of status through ``on_change``, and time out
-with advice.
+with advice. Against emulators, where a function is ready in half a second,
+``SCONES_AWS_MAX_POLL_SECONDS`` caps every interval (AWS-scale waits of 15 s
+would dominate a run).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import Callable, Mapping, TypeVar
 
 import botocore.exceptions
 
 from scones.backends.aws.errors import SconesAwsError, error_code, error_message
+from scones.errors import InputError
 
 T = TypeVar("T")
+
+MAX_POLL_VARIABLE = "SCONES_AWS_MAX_POLL_SECONDS"
 
 # IAM is eventually consistent: a role is assumable by a service some seconds after CreateRole.
 ROLE_PROPAGATION_MESSAGES = (
@@ -28,12 +33,31 @@ ROLE_PROPAGATION_MESSAGES = (
 )
 
 
+def max_poll_seconds(environ: Mapping[str, str]) -> float | None:
+    """``SCONES_AWS_MAX_POLL_SECONDS`` as a positive number of seconds, None when unset."""
+    text = environ.get(MAX_POLL_VARIABLE, "").strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise InputError(f"{MAX_POLL_VARIABLE}={text!r} is not a number of seconds: set it to e.g. 0.2, or unset it")
+    return seconds
+
+
 @dataclass
 class Poller:
-    """Repeats a probe until a condition holds, sleeping ``interval`` seconds between tries."""
+    """Repeats a probe until a condition holds, sleeping ``interval`` seconds (at most ``max_interval``) between tries."""
 
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    max_interval: float | None = None
+
+    def pause(self, interval: float) -> None:
+        """Sleep ``interval`` seconds, or ``max_interval`` if that is shorter."""
+        self.sleep(interval if self.max_interval is None else min(interval, self.max_interval))
 
     def until(self, probe: Callable[[], T], done: Callable[[T], bool], *, what: str, interval: float,
               timeout: float, status: Callable[[T], str] = str,
@@ -55,7 +79,7 @@ class Poller:
                     "it may still finish: check the AWS console, then run the step again or `scones cleanup`",
                     code="WaitTimeout",
                 )
-            self.sleep(interval)
+            self.pause(interval)
 
     def retry_while_role_propagates(self, call: Callable[[], T], *, interval: float = 5.0,
                                     timeout: float = 90.0) -> T:
@@ -70,4 +94,4 @@ class Poller:
                                and any(text in error_message(error) for text in ROLE_PROPAGATION_MESSAGES))
                 if not propagating or self.clock() >= deadline:
                     raise
-            self.sleep(interval)
+            self.pause(interval)

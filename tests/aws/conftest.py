@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
+
 import boto3
 import pytest
 from moto import mock_aws
+
+from scones.backends.aws.waiters import MAX_POLL_VARIABLE
+from scones.clients import endpoint_overrides
 
 from .aws_fakes import BUCKET, REGION, FakeClock, Recorder, repair_endpoint_config_arns
 
 
 @pytest.fixture
 def aws_credentials(monkeypatch):
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
-                 "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"):
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", MAX_POLL_VARIABLE,
+                 *endpoint_overrides(os.environ)):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
