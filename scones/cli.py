@@ -431,20 +431,38 @@ def cleanup(backend_name, endpoint_url, region, bucket, dry_run, delete_data):
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=4567, show_default=True, type=int)
-def up(host, port):
-    """Run the local S3 in the foreground until Ctrl-C.
+@click.option("--endpoint-url", "s3_endpoint_url", default=None,
+              help="An S3 (e.g. MiniStack's) for the SageMaker service's channels, models and captures "
+                   "(default: the S3 served here).")
+@click.option("--logs-endpoint-url", default=None,
+              help="A CloudWatch Logs (e.g. MiniStack's) for training jobs' logs (default: none).")
+def up(host, port, s3_endpoint_url, logs_endpoint_url):
+    """Run the local S3 and a local SageMaker on one port, in the foreground until Ctrl-C.
 
-    Step commands in other terminals find it and share one S3, as they
-    would share LocalStack. `scones run` does not need this.
+    Step commands in other terminals find the S3 and share it, as they would
+    share LocalStack; `--backend aws` reaches the SageMaker through the
+    printed AWS_ENDPOINT_URL_SAGEMAKER* variables. `scones run` does not need this.
     """
-    from scones.backends.local.embedded_s3_server import make_s3_server
+    from scones.backends.local.sagemaker_api import make_local_aws_server
 
-    server = make_s3_server(host, port)
-    click.echo(f"S3 listening on http://{host}:{server.server_address[1]} (Ctrl-C to stop)")
+    server = make_local_aws_server(host, port, endpoint_url=s3_endpoint_url, logs_endpoint_url=logs_endpoint_url)
+    url = f"http://{host}:{server.server_address[1]}"
+    click.echo(f"S3 and SageMaker listening on {url} (Ctrl-C to stop)")
+    for line in up_exports(url, s3_endpoint_url):
+        click.echo(line)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         click.echo("stopping")
+    finally:
+        server.service.close()
+
+
+def up_exports(url: str, s3_endpoint_url: str | None) -> list[str]:
+    """The variables that point boto3 (and `--backend aws`) at `scones up`."""
+    return [f"export AWS_ENDPOINT_URL_S3={s3_endpoint_url or url}",
+            f"export AWS_ENDPOINT_URL_SAGEMAKER={url}",
+            f"export AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME={url}"]
 
 
 @cli.command()

@@ -16,8 +16,15 @@ import sys
 import threading
 
 
-def make_s3_server(host: str, port: int):
+def moto_s3_app():
+    """moto's S3 application alone (see the module's docstring for why not its dispatcher)."""
     from moto.server import create_backend_app
+
+    return create_backend_app("s3")
+
+
+def make_quiet_server(host: str, port: int, app):
+    """A threaded werkzeug server for ``app`` that logs no request lines."""
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     class QuietHandler(WSGIRequestHandler):
@@ -25,7 +32,11 @@ def make_s3_server(host: str, port: int):
             pass
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    return make_server(host, port, create_backend_app("s3"), threaded=True, request_handler=QuietHandler)
+    return make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+
+
+def make_s3_server(host: str, port: int):
+    return make_quiet_server(host, port, moto_s3_app())
 
 
 def exit_when_parent_goes() -> None:

@@ -44,9 +44,6 @@ from scones.staged_bucket import class_names_for
 from scones.storage import NoSuchObject, Storage
 from scones.training_log import TRAIN_ACCURACY, EpochMetrics, format_best_model, format_epoch
 
-# The course's channels (SageMaker channel → staged location).
-TRAIN_CHANNEL = (layout.images_prefix(layout.TRAIN_SPLIT), layout.listing_key(layout.TRAIN_SPLIT))
-VALIDATION_CHANNEL = (layout.images_prefix(layout.TEST_SPLIT), layout.listing_key(layout.TEST_SPLIT))
 # SageMaker's rule for training job names.
 JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 
@@ -93,10 +90,41 @@ def _scale(image: np.ndarray, factor: float) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR))
 
 
-def read_channel(storage: Storage, bucket: str, image_prefix: str, lst_key: str,
+@dataclass(frozen=True)
+class Channels:
+    """Where the algorithm's four image-format channels are: two image prefixes, two ``.lst`` files."""
+
+    train: str
+    validation: str
+    train_lst: str
+    validation_lst: str
+
+    @classmethod
+    def staged(cls, bucket: str) -> "Channels":
+        """The channels as `scones stage` lays them out in ``bucket``."""
+        return cls(**{name: layout.uri(bucket, key) for name, key in layout.TRAINING_CHANNELS})
+
+    @classmethod
+    def from_input_data_config(cls, input_data_config: list[dict]) -> "Channels":
+        """The channels of a CreateTrainingJob request's ``InputDataConfig`` (S3 prefixes)."""
+        uris = {c.get("ChannelName"): c.get("DataSource", {}).get("S3DataSource", {}).get("S3Uri")
+                for c in input_data_config}
+        missing = [name for name in ("train", "validation", "train_lst", "validation_lst") if not uris.get(name)]
+        if missing:
+            raise TrainingDataError(f"InputDataConfig has no S3 channel {', '.join(missing)}; the image format "
+                                    "needs train, validation, train_lst and validation_lst")
+        return cls(train=_as_prefix(uris["train"]), validation=_as_prefix(uris["validation"]),
+                   train_lst=uris["train_lst"], validation_lst=uris["validation_lst"])
+
+
+def _as_prefix(uri: str) -> str:
+    return uri if uri.endswith("/") else uri + "/"
+
+
+def read_channel(storage: Storage, images_uri: str, lst_uri: str,
                  hyperparameters: Hyperparameters) -> LabelledImages:
-    """Read a ``.lst`` and every image it lists, as the algorithm's image format does."""
-    lst_uri = layout.uri(bucket, lst_key)
+    """Read a ``.lst`` and every image it lists (paths relative to ``images_uri``), as the algorithm's
+    image format does."""
     try:
         entries = parse_lst(storage.get(lst_uri).decode(), source=lst_uri)
     except NoSuchObject as error:
@@ -109,7 +137,7 @@ def read_channel(storage: Storage, bucket: str, image_prefix: str, lst_key: str,
             f"{lst_uri} labels {too_big[0].path} as class {too_big[0].label}, but num_classes="
             f"{hyperparameters.num_classes}; set num_classes to the number of classes staged"
         )
-    uris = [layout.uri(bucket, image_prefix + entry.path) for entry in entries]
+    uris = [images_uri + entry.path for entry in entries]
     try:
         bodies = storage.get_many(uris)
     except NoSuchObject as error:
@@ -458,6 +486,34 @@ def framework_versions() -> dict[str, str]:
     return {"mxnet": mx.__version__, "numpy": np.__version__, "python": platform.python_version()}
 
 
+def train_on_channels(
+    storage: Storage,
+    channels: Channels,
+    hyperparameters: Hyperparameters,
+    *,
+    job_name: str,
+    seed: int = 0,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    on_epoch_end: Callable[[EpochMetrics], None] | None = None,
+    on_channels_read: Callable[[], None] | None = None,
+) -> tuple[TrainedModel, bytes]:
+    """Read both channels, train, and build the model.tar.gz in memory (uploading is the caller's).
+
+    ``on_channels_read`` marks the end of the download phase (SageMaker's Downloading → Training).
+    """
+    train = read_channel(storage, channels.train, channels.train_lst, hyperparameters)
+    validation = read_channel(storage, channels.validation, channels.validation_lst, hyperparameters)
+    if on_channels_read is not None:
+        on_channels_read()
+    log(f"Training {job_name}: ResNet-{hyperparameters.num_layers} on {len(train)} images "
+        f"({len(validation)} validation), {hyperparameters.epochs} epochs, seed {seed}")
+    trained = train_network(train, validation, hyperparameters, seed=seed, progress=progress, log=log,
+                            on_epoch_end=on_epoch_end)
+    return trained, build_model_tarball(trained.symbol_json, trained.checkpoints,
+                                        (hyperparameters.mini_batch_size, *hyperparameters.image_shape))
+
+
 def train_from_storage(
     storage: Storage,
     bucket: str,
@@ -485,14 +541,8 @@ def train_from_storage(
     if storage.exists(target):
         raise FileExistsError(f"{target} already exists: job {job_name!r} has run; choose a new job name")
     class_names = class_names_for(storage, bucket, hyperparameters.num_classes)
-    train = read_channel(storage, bucket, *TRAIN_CHANNEL, hyperparameters)
-    validation = read_channel(storage, bucket, *VALIDATION_CHANNEL, hyperparameters)
-    log(f"Training {job_name}: ResNet-{hyperparameters.num_layers} on {len(train)} images "
-        f"({len(validation)} validation), {hyperparameters.epochs} epochs, seed {seed}")
-    trained = train_network(train, validation, hyperparameters, seed=seed, progress=progress, log=log,
-                            on_epoch_end=on_epoch_end)
-    tarball = build_model_tarball(trained.symbol_json, trained.checkpoints,
-                                  (hyperparameters.mini_batch_size, *hyperparameters.image_shape))
+    trained, tarball = train_on_channels(storage, Channels.staged(bucket), hyperparameters, job_name=job_name,
+                                         seed=seed, progress=progress, log=log, on_epoch_end=on_epoch_end)
     metadata = ModelMetadata(
         class_names=class_names, job_name=job_name, hyperparameters=hyperparameters.to_sagemaker(),
         metrics=tuple(m.to_json() for m in trained.metrics), best_epoch=trained.best_epoch,

@@ -11,6 +11,7 @@ seconds.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import boto3
@@ -20,6 +21,7 @@ from moto.server import ThreadedMotoServer
 from scones.backend import WorkflowInfo
 from scones.backends.aws import AwsBackend
 from scones.backends.local.endpoints import LocalEndpointServer, deploy_local_endpoint, serve
+from scones.backends.local.sagemaker_api import make_local_aws_server
 from scones.clients import make_client
 from scones.ministack import free_loopback_port
 from scones.storage import Storage
@@ -73,3 +75,16 @@ def emulated(aws_emulator_url, sagemaker_control_plane):
         backend = AwsBackend(session=boto3.session.Session(region_name=REGION), bucket=BUCKET, log=lambda line: None)
         workflow = backend.deploy_workflow(endpoint_name=ENDPOINT)
         yield EmulatedDeployment(backend, workflow, storage, runtime, environment)
+
+
+@pytest.fixture(scope="session")
+def sagemaker_control_plane_url(aws_emulator_url):
+    """`scones up --endpoint-url EMULATOR --logs-endpoint-url EMULATOR` in a thread: the local SageMaker,
+    training and serving on the emulator's S3 and logging to its CloudWatch Logs, on a free loopback port."""
+    server = make_local_aws_server("127.0.0.1", 0, endpoint_url=aws_emulator_url, logs_endpoint_url=aws_emulator_url)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.service.close()
+    thread.join(10)
