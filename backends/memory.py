@@ -29,6 +29,7 @@ from scones.backend import (
     CleanupReport,
     EndpointInfo,
     ExecutionOutcome,
+    NO_CLOUDWATCH,
     Log,
     TrainingOutcome,
     WorkflowInfo,
@@ -245,6 +246,9 @@ class MemoryBackend(Backend):
 
     def filter_threshold(self) -> float | None:
         return read_local_threshold(self.storage, self.bucket)
+
+    def publish_low_confidence_share(self, endpoint_name: str, share: float, *, fail_above: float | None = None) -> str:
+        raise InputError(NO_CLOUDWATCH)
 
     def start_execution(self, workflow: WorkflowInfo, execution_input: dict, *,
                         name: str | None = None) -> ExecutionOutcome:

@@ -72,6 +72,11 @@ class EndpointInfo:
     served_by_this_process: bool = False
 
 
+# What the backends without CloudWatch say to --publish-metrics.
+NO_CLOUDWATCH = ("--publish-metrics puts CloudWatch metrics and alarms: use it with --backend aws; "
+                 "locally, --fail-above is the alarm (scones monitor exits 3)")
+
+
 @dataclass(frozen=True)
 class WorkflowInfo:
     """A deployed state machine: the handle :meth:`Backend.start_execution` runs, with its settings.
@@ -200,6 +205,13 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def filter_threshold(self) -> float | None:
         """The threshold the filter function is configured with; None before it was deployed or set."""
+
+    @abc.abstractmethod
+    def publish_low_confidence_share(self, endpoint_name: str, share: float, *, fail_above: float | None = None) -> str:
+        """Publish the captured low-confidence share as a metric with an alarm above ``fail_above``; the alarm's name.
+
+        AWS only (CloudWatch); locally ``scones monitor --fail-above`` (exit 3) is the alarm.
+        """
 
     @abc.abstractmethod
     def start_execution(self, workflow: WorkflowInfo, execution_input: dict, *,

@@ -76,6 +76,25 @@ threshold_option = click.option(
     "--threshold", type=click.FloatRange(0, 1), default=None,
     help=f"Top confidence the filter Lambda requires (default: as `scones workflow set-threshold` set it, "
          f"else {DEFAULT_THRESHOLD}).")
+alarm_options = [
+    click.option("--alarm-failed-executions", type=click.IntRange(min=1), default=None, metavar="N",
+                 help="AWS: the CloudWatch alarm on the state machine fires at N failed executions in a period "
+                      "(default 1)."),
+    click.option("--alarm-period", type=click.IntRange(min=10), default=None, metavar="SECONDS",
+                 help="AWS: the alarms' period (default 300)."),
+]
+
+
+def alarm_settings(backend_name: str, failed_executions: int | None, period: int | None) -> dict:
+    """The aws backend's alarm settings the user gave; refused on a backend without CloudWatch."""
+    given = {"alarm_failed_executions": failed_executions, "alarm_period_seconds": period}
+    given = {name: value for name, value in given.items() if value is not None}
+    if given and backend_name != "aws":
+        raise click.UsageError("--alarm-failed-executions and --alarm-period set CloudWatch alarms: "
+                               "use them with --backend aws (locally, scones monitor --fail-above is the alarm)")
+    return given
+
+
 hyperparameter_options = [
     click.option("--epochs", type=click.IntRange(min=1), default=None,
                  help="Training epochs (default: the backend's; see README)."),
@@ -166,7 +185,7 @@ def with_backend_storage(command: click.Command) -> click.Command:
     def wrapped(backend_name, endpoint_url, region, **kwargs):
         ctx = click.get_current_context()
         backend = functools.cache(lambda: ctx.with_resource(open_backend(backend_name, endpoint_url, region)))
-        ctx.obj = {"storage": lambda: backend().storage, "bucket": lambda: backend().bucket}
+        ctx.obj = {"storage": lambda: backend().storage, "bucket": lambda: backend().bucket, "backend": backend}
         return callback(**kwargs)
 
     command.callback = wrapped
@@ -359,7 +378,9 @@ def invoke(backend_name, endpoint_url, region, bucket, endpoint_name, image, con
 @click.option("--definition", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Run your own exported state machine instead (local backend): the three functions it calls "
                    "are bound, in call order, to serializeImageData, classifyImage and filterInferences.")
-def execute(backend_name, endpoint_url, region, bucket, endpoint_name, threshold, count, seed, as_json, definition):
+@functools.partial(apply, alarm_options)
+def execute(backend_name, endpoint_url, region, bucket, endpoint_name, threshold, count, seed, as_json, definition,
+            alarm_failed_executions, alarm_period):
     """Run the state machine on random staged test images (the course's generate_test_case)."""
     from scones.asl import DefinitionError, load, validate
 
@@ -369,7 +390,8 @@ def execute(backend_name, endpoint_url, region, bucket, endpoint_name, threshold
         problems = validate(exported)
         if problems:  # every problem at once, before binding its functions or touching a backend
             raise DefinitionError(problems)
-    with open_backend(backend_name, endpoint_url, region, bucket) as backend:
+    alarms = alarm_settings(backend_name, alarm_failed_executions, alarm_period)
+    with open_backend(backend_name, endpoint_url, region, bucket, **alarms) as backend:
         rows, _ = execute_test_images(backend, endpoint_name=endpoint_name, threshold=threshold, count=count,
                                       seed=seed, definition=exported)
         print_executions(rows, as_json)
@@ -480,13 +502,15 @@ def up_exports(url: str, s3_endpoint_url: str | None) -> list[str]:
               show_default=True, help="Folder for the model, captures, executions and the report.")
 @click.option("--keep-endpoint", is_flag=True, help="Leave the endpoint deployed (AWS bills it by the hour).")
 @functools.partial(apply, hyperparameter_options)
+@functools.partial(apply, alarm_options)
 def run(backend_name, endpoint_url, region, source, classes, bucket, endpoint_name, threshold, count, seed, out,
-        keep_endpoint, epochs, hyperparameters):
+        keep_endpoint, epochs, hyperparameters, alarm_failed_executions, alarm_period):
     """Run the whole workflow: stage, train, deploy, execute, monitor, clean up."""
     from scones.monitoring.build import build_report
 
     overrides = overrides_from(epochs, hyperparameters)
-    with open_backend(backend_name, endpoint_url, region, bucket) as backend:
+    alarms = alarm_settings(backend_name, alarm_failed_executions, alarm_period)
+    with open_backend(backend_name, endpoint_url, region, bucket, **alarms) as backend:
         backend.check_hyperparameters(overrides)  # before a download or staging
         archive = fetch_archive(source)
         options = RunOptions(archive=archive, out_dir=out, classes=split_names(classes),

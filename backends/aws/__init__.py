@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import datetime, timezone
 from functools import cached_property
 from typing import Callable, Mapping, Sequence
 
@@ -34,6 +35,7 @@ from scones.backend import (
     TrainingOutcome,
     WorkflowInfo,
 )
+from scones.backends.aws import alarms
 from scones.backends.aws import cleanup as cleanup_steps
 from scones.backends.aws import endpoints, sdk
 from scones.backends.aws.errors import CREDENTIALS_ADVICE, REGION_ADVICE, SconesAwsError, aws_errors
@@ -98,6 +100,8 @@ class AwsBackend(Backend):
         max_runtime_seconds: int = TrainingSettings.max_runtime_seconds,
         max_wait_seconds: int | None = None,
         capture_sampling_percentage: int = 100,
+        alarm_failed_executions: int = alarms.DEFAULT_FAILED_EXECUTIONS,
+        alarm_period_seconds: int = alarms.DEFAULT_PERIOD_SECONDS,
         project: str = DEFAULT_PROJECT,
         name_prefix: str = "",
         image_prefixes: Sequence[str] = DEFAULT_IMAGE_PREFIXES,
@@ -122,6 +126,11 @@ class AwsBackend(Backend):
                                          max_runtime_seconds=max_runtime_seconds, max_wait_seconds=max_wait_seconds)
         self.endpoint_instance_type = endpoint_instance_type
         self.capture_sampling_percentage = capture_sampling_percentage
+        if alarm_failed_executions < 1 or alarm_period_seconds < 10:
+            raise InputError(f"alarm settings: --alarm-failed-executions must be at least 1 (got "
+                             f"{alarm_failed_executions}) and --alarm-period at least 10 s (got {alarm_period_seconds})")
+        self.alarm_failed_executions = alarm_failed_executions
+        self.alarm_period_seconds = alarm_period_seconds
         self.project = project
         self.name_prefix = name_prefix
         self.image_prefixes = tuple(image_prefixes)
@@ -301,6 +310,10 @@ class AwsBackend(Backend):
         with aws_errors(f"deploying the state machine {self.scope.state_machine_name}"):
             arn = ensure_state_machine(self.client("stepfunctions"), self.scope, definition=definition,
                                        role_arn=role_arn, poller=self.poller, log=self.log)
+        alarm = alarms.failed_executions_alarm(self.scope, arn, failed_executions=self.alarm_failed_executions,
+                                               period_seconds=self.alarm_period_seconds)
+        with aws_errors(f"creating the CloudWatch alarm {alarm['AlarmName']}"):
+            self.client("cloudwatch").put_metric_alarm(**alarm)  # idempotent: PutMetricAlarm replaces
         return WorkflowInfo(state_machine=arn, functions=functions, definition=definition, endpoint_name=endpoint_name,
                             threshold=threshold)
 
@@ -317,6 +330,17 @@ class AwsBackend(Backend):
             variables = function_variables(self.client("lambda"), self.scope.function_name(FILTER_FUNCTION))
         value = (variables or {}).get(THRESHOLD_VARIABLE)
         return None if value is None else check_threshold(value)
+
+    def publish_low_confidence_share(self, endpoint_name: str, share: float, *, fail_above: float | None = None) -> str:
+        """Put ``Scones/LowConfidenceShare`` for the endpoint and (re)create its alarm; returns the alarm's name."""
+        alarm = alarms.low_confidence_alarm(self.scope, endpoint_name,
+                                            fail_above=alarms.DEFAULT_FAIL_ABOVE if fail_above is None else fail_above,
+                                            period_seconds=self.alarm_period_seconds)
+        with aws_errors(f"publishing the low-confidence share of {endpoint_name}"):
+            cloudwatch = self.client("cloudwatch")
+            cloudwatch.put_metric_data(**alarms.low_confidence_datum(endpoint_name, share, datetime.now(timezone.utc)))
+            cloudwatch.put_metric_alarm(**alarm)
+        return alarm["AlarmName"]
 
     def start_execution(self, workflow: WorkflowInfo, execution_input: dict, *,
                         name: str | None = None) -> ExecutionOutcome:
@@ -335,6 +359,7 @@ class AwsBackend(Backend):
                 cleanup_steps.state_machine_listed_arns(self.client("stepfunctions"), self.scope))
             doomed = (cleanup_steps.sagemaker_doomed(self.client("sagemaker"), arns)
                       + cleanup_steps.workflow_doomed(self.client("stepfunctions"), self.client("lambda"), arns)
+                      + cleanup_steps.alarm_doomed(self.client("cloudwatch"), self.scope)
                       + cleanup_steps.role_doomed(self.client("iam"), self.scope))
             if delete_data:
                 doomed += cleanup_steps.data_doomed(self.storage, self.bucket)

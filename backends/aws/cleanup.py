@@ -17,7 +17,7 @@ asynchronously) is skipped, so a second cleanup finds nothing and says so.
 
 Deletion runs in dependency order: running training jobs are stopped,
 endpoints deleted, then endpoint configs, models, state machines, functions,
-roles, and — only with ``delete_data`` — the bucket's Scones prefixes (the
+CloudWatch alarms, roles, and — only with ``delete_data`` — the bucket's Scones prefixes (the
 bucket itself stays).
 """
 
@@ -30,6 +30,7 @@ import botocore.exceptions
 
 from scones import bucket_layout as layout
 from scones.backend import CleanupReport
+from scones.backends.aws.alarms import scones_alarms
 from scones.backends.aws.errors import is_not_found
 from scones.backends.aws.naming import PROJECT_TAG, Scope
 from scones.backends.aws.prices import describe_price, hourly_cost
@@ -194,6 +195,12 @@ def workflow_doomed(sfn, lambda_client, arns: dict[str, list[str]]) -> list[Doom
             doomed.append(Doomed("Lambda function", name,
                                  lambda name=name: lambda_client.delete_function(FunctionName=name)))
     return doomed
+
+
+def alarm_doomed(cloudwatch, scope: Scope) -> list[Doomed]:
+    """The workflow's CloudWatch alarms (:mod:`~scones.backends.aws.alarms`), found by name prefix and tag."""
+    return [Doomed("CloudWatch alarm", name, lambda name=name: cloudwatch.delete_alarms(AlarmNames=[name]))
+            for name, _ in scones_alarms(cloudwatch, scope)]
 
 
 def role_doomed(iam, scope: Scope) -> list[Doomed]:

@@ -28,6 +28,7 @@ from scones.backend import (
     CleanupReport,
     EndpointInfo,
     ExecutionOutcome,
+    NO_CLOUDWATCH,
     Log,
     TrainingOutcome,
     WorkflowInfo,
@@ -43,6 +44,7 @@ from scones.capture import CaptureConfig
 from scones.class_names import DEFAULT_CLASSES
 from scones.clients import make_client
 from scones.function_environment import configured_handler
+from scones.errors import InputError
 from scones.filter_configuration import effective_threshold, read_local_threshold, write_local_threshold
 from scones.inferences import check_threshold
 from scones.staged_bucket import StageReport, count_training_images, delete_scones_data, stage_archive
@@ -232,6 +234,9 @@ class LocalBackend(Backend):
 
     def filter_threshold(self) -> float | None:
         return read_local_threshold(self.storage, self.bucket)
+
+    def publish_low_confidence_share(self, endpoint_name: str, share: float, *, fail_above: float | None = None) -> str:
+        raise InputError(NO_CLOUDWATCH)
 
     def start_execution(self, workflow: WorkflowInfo, execution_input: dict, *,
                         name: str | None = None) -> ExecutionOutcome:

@@ -139,9 +139,12 @@ def _echo_summary(summary, out: Path) -> None:
               help="Width of the time buckets in minutes; default chosen from the time range.")
 @click.option("--fail-above", type=click.FloatRange(0, 1),
               help=f"Exit {ALERT_EXIT_CODE} when the share below --threshold exceeds this (0.2 = 20%).")
+@click.option("--publish-metrics", is_flag=True,
+              help="AWS: put the share below --threshold as CloudWatch metric Scones/LowConfidenceShare, with an "
+                   "alarm above --fail-above (default 0.2).")
 @click.pass_context
 def monitor_command(ctx: click.Context, endpoint, bucket, capture_uri, from_dir, variant, since, until, threshold,
-                    classes, out, thumbnails, bucket_minutes, fail_above):
+                    classes, out, thumbnails, bucket_minutes, fail_above, publish_metrics):
     """Report on an endpoint's Data Capture: confidence over time, its distribution, low-confidence alerts."""
     # Imported here so that `scones --help` and the other commands do not load matplotlib.
     from scones.monitoring.build import build_report
@@ -169,6 +172,13 @@ def monitor_command(ctx: click.Context, endpoint, bucket, capture_uri, from_dir,
     except (NoCapturesFound, StorageError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     _echo_summary(summary, out)
+    if publish_metrics:
+        if "backend" not in (ctx.obj or {}):
+            raise click.UsageError("--publish-metrics needs a backend: run it as `scones monitor --backend aws`")
+        alarm = ctx.obj["backend"]().publish_low_confidence_share(endpoint, summary.share_below_threshold,
+                                                                  fail_above=fail_above)
+        click.echo(f"published {summary.share_below_threshold:.1%} as Scones/LowConfidenceShare "
+                   f"(EndpointName={endpoint}); alarm {alarm}")
     if summary.alert.triggered:
         click.echo(f"ALERT: {summary.share_below_threshold:.1%} of inferences are below {threshold:g}, "
                    f"above --fail-above {fail_above:g}", err=True)

@@ -147,3 +147,21 @@ def test_the_pipeline_refuses_bad_hyperparameters_before_staging(archive, tmp_pa
                      say=print, build_monitor_report=build_report)
     with pytest.raises(NoSuchObject, match="bucket 'scones-unlimited' does not exist"):  # nothing was staged
         list(backend.storage.list(f"s3://{backend.bucket}/"))
+
+
+def test_alarm_options_are_for_the_aws_backend(monkeypatch, capsys):
+    assert run_cli(monkeypatch, "execute", "--backend", "memory", "--alarm-period", "60") == 2
+    assert "--alarm-failed-executions and --alarm-period set CloudWatch alarms: use them with --backend aws" in \
+        capsys.readouterr().err
+
+
+def test_publish_metrics_without_cloudwatch_says_fail_above_is_the_alarm(monkeypatch, capsys, archive, tmp_path):
+    backend = MemoryBackend(predict=by_digest)
+    run_pipeline(backend, RunOptions(archive=archive, out_dir=tmp_path / "out", executions=2, seed=3),
+                 say=lambda line: None, build_monitor_report=build_report)
+    monkeypatch.setattr("scones.backends.memory.MemoryBackend", lambda **_: backend)
+    code = run_cli(monkeypatch, "monitor", "--backend", "memory", "--out", str(tmp_path / "m"), "--publish-metrics")
+    assert code == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "error: --publish-metrics puts CloudWatch metrics and alarms: use it with --backend aws; "
+        "locally, --fail-above is the alarm (scones monitor exits 3)")
