@@ -313,7 +313,7 @@ class AwsBackend(Backend):
         alarm = alarms.failed_executions_alarm(self.scope, arn, failed_executions=self.alarm_failed_executions,
                                                period_seconds=self.alarm_period_seconds)
         with aws_errors(f"creating the CloudWatch alarm {alarm['AlarmName']}"):
-            self.client("cloudwatch").put_metric_alarm(**alarm)  # idempotent: PutMetricAlarm replaces
+            alarms.ensure_alarm(self.client("cloudwatch"), alarm)
         return WorkflowInfo(state_machine=arn, functions=functions, definition=definition, endpoint_name=endpoint_name,
                             threshold=threshold)
 

@@ -70,6 +70,19 @@ def low_confidence_datum(endpoint_name: str, share: float, at: datetime) -> dict
                             "Timestamp": at, "Value": share, "Unit": "None"}]}
 
 
+def ensure_alarm(cloudwatch, request: dict) -> bool:
+    """PutMetricAlarm unless the alarm already has exactly these settings; True if it was put.
+
+    A second deploy then changes nothing, as for the functions and the state machine.
+    """
+    current = cloudwatch.describe_alarms(AlarmNames=[request["AlarmName"]])["MetricAlarms"]
+    settings = {key: value for key, value in request.items() if key != "Tags"}
+    if current and all(current[0].get(key) == value for key, value in settings.items()):
+        return False
+    cloudwatch.put_metric_alarm(**request)
+    return True
+
+
 def scones_alarms(cloudwatch, scope: Scope) -> list[tuple[str, str]]:
     """(name, ARN) of every metric alarm named with Scones's prefix and tagged with this project."""
     found = []

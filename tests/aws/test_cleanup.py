@@ -48,6 +48,7 @@ EXPECTED = [
     "Lambda function classifyImage",
     "Lambda function filterInferences",
     "Lambda function serializeImageData",
+    "CloudWatch alarm scones-workflow-failed-executions",
     "IAM role scones-classify-image",
     "IAM role scones-filter-inferences",
     "IAM role scones-sagemaker-execution",

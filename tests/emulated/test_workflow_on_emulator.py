@@ -172,6 +172,23 @@ def test_a_failing_handler_differs_only_as_known(emulated):
     assert comparable(outcome.history) == as_ministack_records(local.history)
 
 
+def test_the_alarms_exist_in_the_emulators_cloudwatch_tagged(emulated):
+    cloudwatch = make_client("cloudwatch")
+    (failed,) = cloudwatch.describe_alarms(AlarmNames=["scones-workflow-failed-executions"])["MetricAlarms"]
+    assert (failed["Namespace"], failed["MetricName"], failed["Threshold"], failed["Period"],
+            failed["ComparisonOperator"]) == ("AWS/States", "ExecutionsFailed", 1.0, 300,
+                                               "GreaterThanOrEqualToThreshold")
+    assert failed["Dimensions"] == [{"Name": "StateMachineArn", "Value": emulated.workflow.state_machine}]
+    assert cloudwatch.list_tags_for_resource(ResourceARN=failed["AlarmArn"])["Tags"] == [
+        {"Key": PROJECT_TAG, "Value": emulated.backend.scope.project}]
+
+    name = emulated.backend.publish_low_confidence_share(ENDPOINT, 0.4, fail_above=0.3)
+    (low,) = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    assert (low["Namespace"], low["MetricName"], low["Threshold"]) == ("Scones", "LowConfidenceShare", 0.3)
+    (metric,) = cloudwatch.list_metrics(Namespace="Scones", MetricName="LowConfidenceShare")["Metrics"]
+    assert metric["Dimensions"] == [{"Name": "EndpointName", "Value": ENDPOINT}]
+
+
 def test_cleanup_leaves_nothing_tagged_in_either_service_and_a_second_deletes_nothing(emulated):
     sagemaker = make_client("sagemaker")
     roles = scones_roles(make_client("iam"), emulated.backend.scope)
@@ -179,9 +196,11 @@ def test_cleanup_leaves_nothing_tagged_in_either_service_and_a_second_deletes_no
     model = sagemaker.create_model(ModelName="scones-endpoint-model-1", ExecutionRoleArn="arn:aws:iam::000000000000:role/x",
                                    PrimaryContainer={"Image": ALGORITHM_IMAGE},
                                    Tags=emulated.backend.scope.tag_list)["ModelArn"]
+    emulated.backend.publish_low_confidence_share(ENDPOINT, 0.4)  # its alarm is cleanup's too
     first = emulated.backend.cleanup()
     assert sorted(first.deleted) == sorted(
-        ["model scones-endpoint-model-1", f"state machine {emulated.backend.scope.state_machine_name}"]
+        ["model scones-endpoint-model-1", f"state machine {emulated.backend.scope.state_machine_name}",
+         "CloudWatch alarm scones-workflow-failed-executions", f"CloudWatch alarm scones-low-confidence-{ENDPOINT}"]
         + [f"Lambda function {name}" for name in ("classifyImage", "filterInferences", "serializeImageData")]
         + [f"IAM role {name}" for name in roles])
     tagging = make_client("resourcegroupstaggingapi")
@@ -190,5 +209,6 @@ def test_cleanup_leaves_nothing_tagged_in_either_service_and_a_second_deletes_no
     # Buckets hold data, kept unless --delete-data (another test of the session may have staged one).
     assert [entry["ResourceARN"] for entry in tagged if not entry["ResourceARN"].startswith("arn:aws:s3:::")] == []
     assert sagemaker.list_models()["Models"] == []
+    assert make_client("cloudwatch").describe_alarms(AlarmNamePrefix="scones-")["MetricAlarms"] == []
     assert emulated.backend.cleanup().deleted == []
     assert model.endswith("model/scones-endpoint-model-1")
