@@ -36,7 +36,7 @@ from rich.progress import (
 from rich.table import Table
 
 from scones import __version__
-from scones.asl import DefinitionError, DefinitionLoadError, SubstitutionError
+from scones.asl import DefinitionError, DefinitionLoadError, InvalidExecutionInput, SubstitutionError
 from scones.asl.cli import asl_group
 from scones.backend import BACKENDS, DEFAULT_BUCKET, DEFAULT_ENDPOINT, get_backend
 from scones.class_names import DEFAULT_CLASSES, class_name
@@ -54,7 +54,7 @@ results = Console(width=None if sys.stdout.isatty() else 140)
 
 # Errors whose message is the whole story: shown without a traceback. The ASL interpreter is a
 # package of its own with its own errors for a definition that cannot be read or run.
-USER_ERRORS = (SconesError, DefinitionError, DefinitionLoadError, SubstitutionError)
+USER_ERRORS = (SconesError, DefinitionError, DefinitionLoadError, InvalidExecutionInput, SubstitutionError)
 # Commands imported only when they run: the aws backend's (boto3 sessions, packaging) load with it.
 LAZY_COMMANDS = {"aws": "scones.backends.aws.cli:aws_group"}
 
