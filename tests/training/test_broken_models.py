@@ -8,10 +8,8 @@ its C++ frames, and never a model that loads and then fails every call.
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import os
-import tarfile
 import tempfile
 
 import mxnet as mx
@@ -19,6 +17,8 @@ import pytest
 
 from scones.backends.local.predictor import Predictor
 from scones.model_artifact import ArtifactError, build_model_tarball
+
+from .test_model_artifact import tarball
 
 SOURCE = "s3://b/m.tar.gz"
 SYMBOL, PARAMS, SHAPES = "image-classification-symbol.json", "image-classification-0001.params", "model-shapes.json"
@@ -48,16 +48,6 @@ def _params(weights: dict) -> bytes:
             return saved.read()
 
 
-def _tar(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, body in members.items():
-            entry = tarfile.TarInfo(name)
-            entry.size = len(body)
-            archive.addfile(entry, io.BytesIO(body))
-    return buffer.getvalue()
-
-
 def _cases() -> dict[str, tuple[bytes, str]]:
     symbol, weights = _network()
     params = _params(weights)
@@ -73,35 +63,35 @@ def _cases() -> dict[str, tuple[bytes, str]]:
         "cut in half": (good[:len(good) // 2], TRUNCATED),
         "cut in its gzip trailer": (good[:-8], TRUNCATED),
         "gzip of no tar": (gzip.compress(b"x" * 2000), DAMAGED + "invalid header)"),
-        "no symbol": (_tar({PARAMS: params, SHAPES: shapes}), f"{SOURCE} has no {SYMBOL}"),
-        "no params": (_tar({SYMBOL: symbol, SHAPES: shapes}), f"{SOURCE} has no image-classification-NNNN.params"),
-        "no shapes": (_tar({SYMBOL: symbol, PARAMS: params}), f"{SOURCE} has no {SHAPES}"),
-        "symbol not JSON": (_tar({SYMBOL: b"{nope", PARAMS: params, SHAPES: shapes}),
+        "no symbol": (tarball({PARAMS: params, SHAPES: shapes}), f"{SOURCE} has no {SYMBOL}"),
+        "no params": (tarball({SYMBOL: symbol, SHAPES: shapes}), f"{SOURCE} has no image-classification-NNNN.params"),
+        "no shapes": (tarball({SYMBOL: symbol, PARAMS: params}), f"{SOURCE} has no {SHAPES}"),
+        "symbol not JSON": (tarball({SYMBOL: b"{nope", PARAMS: params, SHAPES: shapes}),
                             f"{SOURCE}: {SYMBOL} is not an MXNet symbol (Expecting property name"),
-        "symbol JSON of no symbol": (_tar({SYMBOL: b'{"a": 1}', PARAMS: params, SHAPES: shapes}),
+        "symbol JSON of no symbol": (tarball({SYMBOL: b'{"a": 1}', PARAMS: params, SHAPES: shapes}),
                                      f"{SOURCE}: {SYMBOL} is not an MXNet symbol (no 'nodes' and 'heads')"),
-        "symbol not UTF-8": (_tar({SYMBOL: b"\xff\xfe", PARAMS: params, SHAPES: shapes}),
+        "symbol not UTF-8": (tarball({SYMBOL: b"\xff\xfe", PARAMS: params, SHAPES: shapes}),
                              f"{SOURCE}: {SYMBOL} is not an MXNet symbol"),
-        "params garbage": (_tar({SYMBOL: symbol, PARAMS: b"garbage bytes", SHAPES: shapes}), NOT_LOADABLE),
-        "params cut in half": (_tar({SYMBOL: symbol, PARAMS: params[:len(params) // 2], SHAPES: shapes}), NOT_LOADABLE),
-        "params empty": (_tar({SYMBOL: symbol, PARAMS: b"", SHAPES: shapes}), NOT_LOADABLE),
+        "params garbage": (tarball({SYMBOL: symbol, PARAMS: b"garbage bytes", SHAPES: shapes}), NOT_LOADABLE),
+        "params cut in half": (tarball({SYMBOL: symbol, PARAMS: params[:len(params) // 2], SHAPES: shapes}), NOT_LOADABLE),
+        "params empty": (tarball({SYMBOL: symbol, PARAMS: b"", SHAPES: shapes}), NOT_LOADABLE),
         "params missing a weight": (
-            _tar({SYMBOL: symbol, PARAMS: _params({k: v for k, v in weights.items() if k != "arg:fc_weight"}),
+            tarball({SYMBOL: symbol, PARAMS: _params({k: v for k, v in weights.items() if k != "arg:fc_weight"}),
                   SHAPES: shapes}),
             f"{SOURCE}: the .params lacks 1 weight(s) the symbol needs (fc_weight); "),
         "params of the wrong shape": (
-            _tar({SYMBOL: symbol, PARAMS: _params(resized), SHAPES: shapes}),
+            tarball({SYMBOL: symbol, PARAMS: _params(resized), SHAPES: shapes}),
             f"{SOURCE}: 1 weight(s) of the .params do not fit the symbol (fc_weight is (3, 5), the symbol needs "
             "(3, 4)); the symbol and params come from different models"),
-        "shapes of another format": (_tar({SYMBOL: symbol, PARAMS: params, SHAPES: b'{"data": 1}'}),
+        "shapes of another format": (tarball({SYMBOL: symbol, PARAMS: params, SHAPES: b'{"data": 1}'}),
                                      f"{SOURCE}: {SHAPES} must be [{{\"shape\": [batch, 3, height, width]"),
-        "shapes asking for huge images": (_tar({SYMBOL: symbol, PARAMS: params, SHAPES: huge}),
+        "shapes asking for huge images": (tarball({SYMBOL: symbol, PARAMS: params, SHAPES: huge}),
                                           f"{SOURCE}: {SHAPES} asks for 100000×100000 input images"),
-        "symbol without a data input": (_tar({SYMBOL: no_data, PARAMS: params, SHAPES: shapes}),
+        "symbol without a data input": (tarball({SYMBOL: no_data, PARAMS: params, SHAPES: shapes}),
                                         f"{SOURCE}: the symbol has no 'data' input"),
-        "symbol scoring no classes": (_tar({SYMBOL: conv_symbol, PARAMS: _params(conv_weights), SHAPES: shapes}),
+        "symbol scoring no classes": (tarball({SYMBOL: conv_symbol, PARAMS: _params(conv_weights), SHAPES: shapes}),
                                       f"{SOURCE}: the symbol outputs shape (1, 4, 32, 32), not one score per class"),
-        "member outside the archive": (_tar({SYMBOL: symbol, PARAMS: params, SHAPES: shapes, "../x": b"1"}),
+        "member outside the archive": (tarball({SYMBOL: symbol, PARAMS: params, SHAPES: shapes, "../x": b"1"}),
                                        f"{SOURCE} member '../x' points outside the archive"),
     }
 
