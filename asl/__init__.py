@@ -21,6 +21,7 @@ Nothing here imports numpy or boto3: the package stays light.
 from .clock import Clock, FakeClock, RealClock
 from .definition import DefinitionLoadError, SubstitutionError, load, substitute
 from .errors import StatesError
+from .execution_input import InvalidExecutionInput
 from .execution import ABORTED, FAILED, RUNNING, SUCCEEDED, TIMED_OUT, Execution, StateMachine, execute
 from .lambda_invoke import LambdaContext
 from .mock_config import MockConfig, MockConfigError
@@ -37,6 +38,7 @@ __all__ = [
     "Execution",
     "FAILED",
     "FakeClock",
+    "InvalidExecutionInput",
     "LambdaContext",
     "MockConfig",
     "MockConfigError",

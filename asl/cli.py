@@ -28,6 +28,7 @@ from scones import json_depth
 from .clock import FakeClock
 from .definition import DefinitionLoadError, SubstitutionError, load, substitute
 from .execution import SUCCEEDED, execute
+from .execution_input import InvalidExecutionInput
 from .mock_config import MockConfigError
 from .single_state import INSPECTION_LEVELS, TestStateError, test_state
 from .validation import DefinitionError, validate
@@ -93,7 +94,7 @@ def _timestamp(value):
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-_REFUSED = (DefinitionError, DefinitionLoadError, SubstitutionError, MockConfigError, TestStateError)
+_REFUSED = (InvalidExecutionInput, DefinitionError, DefinitionLoadError, SubstitutionError, MockConfigError, TestStateError)
 
 
 def _refuse(error: Exception) -> None:

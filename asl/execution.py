@@ -22,15 +22,15 @@ from typing import Any, Mapping
 
 from .clock import Clock, RealClock, iso_timestamp
 from .definition import Definition, load, substitute
+from .execution_input import accepted_input
 from .errors import QUERY_EVALUATION_ERROR, RUNTIME, TIMEOUT, Interrupt, StatesError, internal_failure
-from scones import json_depth
 from .history import History, HistoryLimitReached
 from .ids import random_uuid
 from .mock_config import mocked_resources
 from .paths import Scope
 from .query_jsonata import QueryEvaluationError
 from .resources import Resources, as_resources
-from .states import NOT_TRUNCATED, PAYLOAD_LIMIT_BYTES, Graph, exceeds, tolerance_exceeded
+from .states import NOT_TRUNCATED, Graph, exceeds, tolerance_exceeded
 from .validation import DefinitionError, validate
 from .variables import Variables
 
@@ -387,6 +387,8 @@ class StateMachine:
         dict); ``clock`` the time source (real by default); ``random`` the source
         of UUIDs, request ids, jitter and States.MathRandom; ``max_workers``
         how many threads a Map or Parallel state may use (1: run in order).
+        An input StartExecution would refuse raises
+        :class:`~scones.asl.execution_input.InvalidExecutionInput` (no execution starts).
         """
         return self._prepare(input, resources, clock, name, random, max_workers, role_arn).run()
 
@@ -404,18 +406,12 @@ class StateMachine:
         clock = clock or RealClock()
         rng = rng if rng is not None else _SHARED_RANDOM
         name = name or random_uuid(rng)
-        if not isinstance(input, str):
-            json_depth.check_value(input, "the execution input")
-        # The caller's value is checked by a full encoder: it may not be JSON, or may be circular.
-        input_text = input if isinstance(input, str) else json.dumps({} if input is None else input, separators=(",", ":"),
-                                                                     ensure_ascii=False)
-        if len(input_text.encode("utf-8")) > PAYLOAD_LIMIT_BYTES:
-            raise ValueError(f"execution input is larger than the {PAYLOAD_LIMIT_BYTES}-byte limit of Step Functions")
+        input_text, input_value = accepted_input(input)
         execution = Execution(
             execution_arn=f"arn:aws:states:{resources.region}:{resources.account}:execution:{self.name}:{name}",
             name=name,
             state_machine_arn=self.arn(resources),
-            input=json_depth.parse(input_text, "the execution input"),
+            input=input_value,
             start_date=clock.now(),
         )
         role_arn = role_arn or f"arn:aws:iam::{resources.account}:role/service-role/StepFunctions-{self.name}-role"

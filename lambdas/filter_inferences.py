@@ -8,7 +8,7 @@ the console and never pass downstream.
 from __future__ import annotations
 
 from scones.function_environment import environment
-from scones.inferences import DEFAULT_THRESHOLD, check_threshold, parse_inferences, top_class
+from scones.inferences import DEFAULT_THRESHOLD, check_probabilities, check_threshold, parse_inferences, top_class
 from scones.lambda_events import event_body, require, response
 
 
@@ -22,7 +22,9 @@ def threshold() -> float:
 
 def lambda_handler(event, context):
     body = event_body(event)
-    probabilities = parse_inferences(require(body, "inferences", "the endpoint's class probabilities"))
+    probabilities = check_probabilities(
+        parse_inferences(require(body, "inferences", "the endpoint's class probabilities"))
+    )
     limit = threshold()
     best, confidence = top_class(probabilities)
     if confidence < limit:

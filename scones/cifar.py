@@ -16,10 +16,7 @@ the member's bound before numpy allocates it.
 
 from __future__ import annotations
 
-import bz2
 import contextlib
-import gzip
-import io
 import lzma
 import pickle
 import tarfile
@@ -30,6 +27,7 @@ from typing import IO, Sequence
 
 import numpy as np
 
+from scones.compressed_tar import MAX_TRAILING_BYTES, decompressed, trailing_bytes
 from scones.errors import InputError
 from scones.images import CIFAR_ROW_BYTES
 
@@ -308,41 +306,6 @@ def unpickle(file: IO[bytes], *, member: str, limit: int | None = None):
                                 "download the archive again or pass another --source") from None
 
 
-# The compressions tarfile reads, by magic bytes, each with the reader that checks its stream's end.
-_COMPRESSIONS = (
-    (b"\x1f\x8b", lambda raw: gzip.GzipFile(fileobj=raw, mode="rb")),
-    (b"BZh", bz2.BZ2File),
-    (b"\xfd7zXZ\x00", lzma.LZMAFile),
-)
-# tar pads an archive to 10 KiB records after its end; anything far beyond is not a CIFAR archive.
-MAX_TRAILING_BYTES = 1 << 20
-
-
-def decompressed(raw: IO[bytes]) -> IO[bytes]:
-    """``raw`` read through the decompressor its magic bytes call for (as is when uncompressed).
-
-    tarfile's own stream stops at the tar's end-of-archive blocks and never
-    reads the gzip trailer (CRC and length), so a truncated download would
-    pass as whole; these readers check the end when :func:`read_to_end` gets there.
-    """
-    if hasattr(raw, "peek"):
-        head = raw.peek(6)[:6]
-    elif raw.seekable():
-        head = raw.read(6)
-        raw.seek(-len(head), io.SEEK_CUR)
-    else:  # a one-shot stream: buffering it is the only way to look ahead
-        raw = io.BufferedReader(raw)
-        head = raw.peek(6)[:6]
-    return next((reader(raw) for magic, reader in _COMPRESSIONS if head.startswith(magic)), raw)
-
-
-def read_to_end(stream: IO[bytes]) -> None:
-    """Read what follows the tar's end, so the decompressor verifies the stream's checksum and length."""
-    if len(stream.read(MAX_TRAILING_BYTES + 1)) > MAX_TRAILING_BYTES:
-        raise CifarArchiveError(f"it has over {MAX_TRAILING_BYTES:,} bytes after the end of its tar archive; "
-                                f"{_OFFICIAL}")
-
-
 def _read_members(stream: IO[bytes]) -> dict[str, object]:
     """The unpickled ``train``, ``test`` and ``meta`` members found in a tar stream, each within its bound."""
     found: dict[str, object] = {}
@@ -358,7 +321,9 @@ def _read_members(stream: IO[bytes]) -> dict[str, object]:
                     f"archive member {info.name!r} declares {info.size:,} bytes, over the "
                     f"{member_limit(member):,} a real CIFAR-100 {member} member holds; {_OFFICIAL}")
             found[member] = unpickle(tar.extractfile(info), member=info.name)
-    read_to_end(stream)
+    if trailing_bytes(stream) > MAX_TRAILING_BYTES:
+        raise CifarArchiveError(f"it has over {MAX_TRAILING_BYTES:,} bytes after the end of its tar archive; "
+                                f"{_OFFICIAL}")
     return found
 
 

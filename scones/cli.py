@@ -36,11 +36,12 @@ from rich.progress import (
 from rich.table import Table
 
 from scones import __version__
-from scones.asl import DefinitionError, DefinitionLoadError, SubstitutionError
+from scones.asl import DefinitionError, DefinitionLoadError, InvalidExecutionInput, SubstitutionError
 from scones.asl.cli import asl_group
 from scones.backend import BACKENDS, DEFAULT_BUCKET, DEFAULT_ENDPOINT, get_backend
 from scones.class_names import DEFAULT_CLASSES, class_name
 from scones.download import CIFAR100_URL, resolve_source
+from scones.endpoint_invocation import EndpointRefusedInput
 from scones.errors import NotFound, NotStaged, SconesError
 from scones.inferences import DEFAULT_THRESHOLD, top_class
 from scones.monitoring.command import monitor_command
@@ -54,7 +55,15 @@ results = Console(width=None if sys.stdout.isatty() else 140)
 
 # Errors whose message is the whole story: shown without a traceback. The ASL interpreter is a
 # package of its own with its own errors for a definition that cannot be read or run.
-USER_ERRORS = (SconesError, DefinitionError, DefinitionLoadError, SubstitutionError)
+USER_ERRORS = (SconesError, DefinitionError, DefinitionLoadError, InvalidExecutionInput, SubstitutionError)
+
+
+class RefusedInput(click.ClickException):
+    """An input refused once the command is running: one line without usage text, exit 2 like a usage error."""
+
+    exit_code = 2
+
+
 # Commands imported only when they run: the aws backend's (boto3 sessions, packaging) load with it.
 LAZY_COMMANDS = {"aws": "scones.backends.aws.cli:aws_group"}
 
@@ -360,7 +369,10 @@ def invoke(backend_name, endpoint_url, region, bucket, endpoint_name, image, con
                                  param_hint="IMAGE")
     with open_backend(backend_name, endpoint_url, region, bucket) as backend:
         body = backend.storage.get(image) if image.startswith("s3://") else Path(image).read_bytes()
-        probabilities = backend.invoke_endpoint(endpoint_name, body, content_type=content_type)
+        try:
+            probabilities = backend.invoke_endpoint(endpoint_name, body, content_type=content_type)
+        except EndpointRefusedInput as error:  # the image is the bad input: a usage error (exit 2)
+            raise RefusedInput(f"IMAGE {image}: {error}") from None
         best, confidence = top_class(probabilities)
         console.print(f"{class_name(read_class_names(backend.storage, backend.bucket), best)} ({confidence:.4f})")
         click.echo(json.dumps(probabilities))

@@ -14,6 +14,8 @@ from typing import Sequence
 from scones.errors import InputError
 
 DEFAULT_THRESHOLD = 0.93
+# A softmax's float32 outputs sum to 1 within rounding; a list further off is not a distribution.
+PROBABILITY_SUM_TOLERANCE = 0.01
 
 
 class InferenceFormatError(InputError):
@@ -42,6 +44,24 @@ def parse_inferences(value) -> list[float]:
         if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item):
             raise InferenceFormatError(f"inferences must be finite numbers, got {item!r}")
         probabilities.append(float(item))
+    return probabilities
+
+
+def check_probabilities(probabilities: Sequence[float]) -> Sequence[float]:
+    """Refuse numbers that are no class distribution (each in [0, 1], summing to ~1).
+
+    Without it a confidence of 2.5 passes any threshold, in the filter Lambda
+    and in the monitoring report alike; both call this one check.
+    """
+    outside = [value for value in probabilities if not 0.0 <= value <= 1.0]
+    if outside:
+        raise InferenceFormatError(f"{outside[0]!r} is not a probability (between 0 and 1)")
+    total = math.fsum(probabilities)
+    if abs(total - 1.0) > PROBABILITY_SUM_TOLERANCE:
+        raise InferenceFormatError(
+            f"probabilities sum to {total:.6g}, not 1 (within {PROBABILITY_SUM_TOLERANCE}): "
+            "send the endpoint's softmax output unchanged"
+        )
     return probabilities
 
 

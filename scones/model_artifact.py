@@ -28,6 +28,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from scones.compressed_tar import MAX_TRAILING_BYTES, decompressed, trailing_bytes
 from scones.errors import InputError
 from scones.bucket_layout import METADATA_FILE, MODEL_FILE
 
@@ -141,7 +142,8 @@ def _wanted_members(data: bytes, source: str) -> tuple[tuple[str, ...], dict[str
     contents: dict[str, bytes] = {}
     best_epoch = -1
     try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r|*") as archive:
+        stream = decompressed(io.BytesIO(data))
+        with tarfile.open(fileobj=stream, mode="r|") as archive:
             for count, entry in enumerate(archive, start=1):
                 if count > MAX_ENTRIES:
                     raise ArtifactError(f"{source} has over {MAX_ENTRIES} entries; {_FIX}")
@@ -158,6 +160,8 @@ def _wanted_members(data: bytes, source: str) -> tuple[tuple[str, ...], dict[str
                 elif name not in (SYMBOL_FILE, SHAPES_FILE):
                     continue
                 contents[name] = archive.extractfile(entry).read()
+        if trailing_bytes(stream) > MAX_TRAILING_BYTES:
+            raise ArtifactError(f"{source} has over {MAX_TRAILING_BYTES:,} bytes after the end of its tar archive; {_FIX}")
     except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
         raise ArtifactError(f"{source} is not a tar.gz archive or is damaged ({error}); {_FIX}") from None
     return tuple(names), contents

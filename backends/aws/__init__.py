@@ -38,6 +38,7 @@ from scones.backend import (
 from scones.backends.aws import alarms
 from scones.backends.aws import cleanup as cleanup_steps
 from scones.backends.aws import endpoints, sdk
+from scones.endpoint_invocation import invoke_probabilities
 from scones.backends.aws.errors import CREDENTIALS_ADVICE, REGION_ADVICE, SconesAwsError, aws_errors
 from scones.backends.aws.functions import FunctionSpec, ensure_function, function_variables, update_function_variables
 from scones.backends.aws.iam_policies import (
@@ -268,7 +269,7 @@ class AwsBackend(Backend):
 
     def invoke_endpoint(self, endpoint_name: str, body: bytes, content_type: str = "image/png") -> list[float]:
         with aws_errors(f"invoking endpoint {endpoint_name}"):
-            return endpoints.invoke(self.client("sagemaker-runtime"), endpoint_name, body, content_type)
+            return invoke_probabilities(self.client("sagemaker-runtime"), endpoint_name, body, content_type)
 
     def delete_endpoint(self, endpoint_name: str = DEFAULT_ENDPOINT) -> bool:
         """Delete the endpoint (it stops billing), its config and its model; False if there was none."""

@@ -10,7 +10,6 @@ the swap.
 
 from __future__ import annotations
 
-import json
 from typing import Callable, Sequence
 
 import botocore.exceptions
@@ -21,7 +20,6 @@ from scones.backends.aws.errors import SconesAwsError, is_not_found
 from scones.backends.aws.naming import PROJECT_TAG, Scope
 from scones.backends.aws.waiters import Poller
 from scones.capture import CaptureConfig
-from scones.inferences import parse_inferences
 
 CLASS_NAMES_TAG = "scones:class-names"
 ENDPOINT_WAIT_SECONDS = 60 * 60  # creating an endpoint takes 5-15 minutes; an update about as long
@@ -174,7 +172,3 @@ def delete_endpoint(sagemaker, scope: Scope, endpoint_name: str, log: Callable[[
     delete_models_and_configs(sagemaker, [existing["EndpointConfigName"]], log)
     return True
 
-
-def invoke(runtime, endpoint_name: str, body: bytes, content_type: str) -> list[float]:
-    response = runtime.invoke_endpoint(EndpointName=endpoint_name, ContentType=content_type, Body=body)
-    return parse_inferences(json.loads(response["Body"].read().decode("utf-8")))

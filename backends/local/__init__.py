@@ -168,11 +168,10 @@ class LocalBackend(Backend):
         return lookup_endpoint(self.storage, self.bucket, endpoint_name).url
 
     def invoke_endpoint(self, endpoint_name: str, body: bytes, content_type: str = "image/png") -> list[float]:
-        from scones.inferences import parse_inferences
+        from scones.endpoint_invocation import invoke_probabilities
 
         runtime = make_client("sagemaker-runtime", endpoint_url=self.endpoint_url(endpoint_name), region=self.region)
-        response = runtime.invoke_endpoint(EndpointName=endpoint_name, ContentType=content_type, Body=body)
-        return parse_inferences(response["Body"].read())
+        return invoke_probabilities(runtime, endpoint_name, body, content_type)
 
     def delete_endpoint(self, endpoint_name: str = DEFAULT_ENDPOINT) -> bool:
         """Stop serving ``endpoint_name`` (flushing its captures) and delete its record."""

@@ -55,6 +55,19 @@ DATA_NAME = "data"
 _ENGINE_LOCK = threading.Lock()
 
 
+def mxnet_reason(error: Exception) -> str:
+    """MXNet's message without its C++ stack: the last line that says what failed.
+
+    MXNet errors carry a traceback of C++ frames ("Traceback (most recent call
+    last):", "File ...", "Stack trace:"); a user message needs only the check that failed.
+    """
+    text = str(error).split("Stack trace:")[0]
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.strip().startswith(("Traceback (most recent call last)", "File "))]
+    reason = lines[-1] if lines else type(error).__name__
+    return reason.removeprefix("MXNetError: ").strip().rstrip(":")
+
+
 def _bucket(count: int) -> int:
     return next(size for size in BATCH_BUCKETS if size >= count)
 
@@ -70,12 +83,13 @@ class Predictor:
             self._symbol = mx.sym.load_json(artifact.symbol_json.decode())
             arrays = mx.nd.load_frombuffer(artifact.params)
         except (mx.base.MXNetError, UnicodeDecodeError) as error:
-            raise ArtifactError(f"{source}: MXNet cannot load checkpoint {artifact.epoch} ({error}); "
+            raise ArtifactError(f"{source}: MXNet cannot load checkpoint {artifact.epoch} ({mxnet_reason(error)}); "
                                 "the tarball is damaged: download or train it again") from None
         self._args = {key[4:]: value for key, value in arrays.items() if key.startswith("arg:")}
         self._aux = {key[4:]: value for key, value in arrays.items() if key.startswith("aux:")}
         self._check_weights(source)
         self.num_classes = self._output_width(source)
+        self._check_weight_shapes(source)
         names = tuple(class_names) if class_names is not None else default_class_names(self.num_classes)
         if len(names) != self.num_classes:
             raise ArtifactError(f"{source} scores {self.num_classes} classes but {len(names)} class names "
@@ -110,11 +124,24 @@ class Predictor:
             _, output_shapes, _ = self._symbol.infer_shape(**{DATA_NAME: (1, *self.image_shape)})
         except mx.base.MXNetError as error:
             raise ArtifactError(f"{source}: the symbol does not accept {self.image_shape} images "
-                                f"({str(error).splitlines()[0]})") from None
+                                f"({mxnet_reason(error)})") from None
         shape = output_shapes[0]
         if len(shape) != 2:
             raise ArtifactError(f"{source}: the symbol outputs shape {shape}, not one score per class")
         return int(shape[1])
+
+    def _check_weight_shapes(self, source: str) -> None:
+        """Weights of other shapes than the symbol's would load, then fail every call when bound: refuse them now."""
+        arg_shapes, _, aux_shapes = self._symbol.infer_shape(**{DATA_NAME: (1, *self.image_shape)})
+        expected = {**dict(zip(self._symbol.list_arguments(), arg_shapes)),
+                    **dict(zip(self._symbol.list_auxiliary_states(), aux_shapes))}
+        weights = {**self._args, **self._aux}
+        wrong = [f"{name} is {weights[name].shape}, the symbol needs {tuple(shape)}"
+                 for name, shape in expected.items() if name in weights and weights[name].shape != tuple(shape)]
+        if wrong:
+            raise ArtifactError(f"{source}: {len(wrong)} weight(s) of the .params do not fit the symbol "
+                                f"({'; '.join(wrong[:3])}{'; …' if len(wrong) > 3 else ''}); "
+                                "the symbol and params come from different models")
 
     # ---------------------------------------------------------------- executors
 

@@ -16,6 +16,7 @@ from typing import Sequence
 from scones import json_depth
 from scones.errors import InputError
 from scones.class_names import class_name
+from scones import inferences
 from scones.inferences import InferenceFormatError, meets_threshold, parse_inferences, top_class
 from scones.monitoring.reading import LocatedRecord
 
@@ -58,10 +59,11 @@ def captured_probabilities(located: LocatedRecord) -> list[float]:
 
 
 def check_probabilities(values: list[float]) -> None:
-    """Refuse (OutputFormatError) a number that is no probability, so it never becomes a confidence above 1."""
-    outside = [value for value in values if not 0.0 <= value <= 1.0]
-    if outside:
-        raise OutputFormatError(f"endpointOutput: {outside[0]!r} is not a probability (between 0 and 1)")
+    """Refuse (OutputFormatError) numbers that are no class distribution (:func:`scones.inferences.check_probabilities`)."""
+    try:
+        inferences.check_probabilities(values)
+    except InferenceFormatError as error:
+        raise OutputFormatError(f"endpointOutput: {error}") from None
 
 
 def inference_row(located: LocatedRecord, *, class_names: Sequence[str] | None, threshold: float) -> InferenceRow:

@@ -17,7 +17,8 @@ from scones.asl.cli import asl_group
 from scones.asl.definition import DefinitionLoadError
 from scones.asl.intrinsics import InvalidArguments, array_range
 from scones import json_depth
-from scones.json_depth import MAX_DEPTH, TooDeep
+from scones.json_depth import MAX_DEPTH
+from scones.asl import InvalidExecutionInput
 from scones.asl.validation import Diagnostic
 
 LIMIT_CAUSE = "The execution reached the maximum number of history events (25000)."
@@ -98,8 +99,48 @@ def test_input_as_deep_as_the_bound_runs_and_deeper_is_refused_before_parsing(ru
     deepest = json.loads(_nested(MAX_DEPTH))
     assert run(_pass({"copy.$": "$"}), deepest).output_value == {"copy": deepest}
     for refused in (_nested(50_000), json.loads(_nested(MAX_DEPTH + 1))):
-        with pytest.raises(TooDeep, match=f"the execution input nests deeper than {MAX_DEPTH} levels"):
+        with pytest.raises(InvalidExecutionInput) as caught:
             run(_pass({"copy.$": "$"}), refused)
+        assert str(caught.value) == (f"InvalidExecutionInput: the execution input nests deeper than {MAX_DEPTH} "
+                                     "levels of arrays and objects; flatten it")
+
+
+OVERSIZE = {"data": "x" * (256 * 1024)}  # 256 KiB of data plus its key: 262,155 bytes of JSON
+
+
+def _circular():
+    value = []
+    value.append(value)
+    return value
+
+
+@pytest.mark.parametrize("refused,reason", [
+    (OVERSIZE, "the execution input is 262155 bytes, larger than the 262144-byte limit of Step Functions; "
+               "pass a reference (an S3 key) instead of the data"),
+    (json.dumps(OVERSIZE, separators=(",", ":")), "the execution input is 262155 bytes, larger than the 262144-byte limit of Step Functions; "
+                           "pass a reference (an S3 key) instead of the data"),
+    ('{"a": ', "the execution input is not JSON (Expecting value at line 1 column 7)"),
+    ({"when": threading.Event}, "the execution input is no JSON value (Object of type type is not JSON serializable)"),
+])
+def test_an_input_start_execution_refuses_raises_invalid_execution_input(run, refused, reason):
+    with pytest.raises(InvalidExecutionInput) as caught:
+        run(_pass({"copy.$": "$"}), refused)
+    assert (caught.value.code, str(caught.value)) == ("InvalidExecutionInput", f"InvalidExecutionInput: {reason}")
+
+
+def test_a_circular_input_is_invalid_not_a_recursion_error(run):
+    with pytest.raises(InvalidExecutionInput, match=r"^InvalidExecutionInput: the execution input nests deeper"):
+        run(_pass({"copy.$": "$"}), _circular())
+
+
+def test_the_cli_refuses_an_oversize_input_in_one_line(tmp_path):
+    definition = tmp_path / "pass.asl.json"
+    definition.write_text(json.dumps(_pass({"copy.$": "$"})), encoding="utf-8")
+    (tmp_path / "big.json").write_text(json.dumps(OVERSIZE), encoding="utf-8")
+    result = CliRunner().invoke(asl_group, ["run", str(definition), "--input", f"@{tmp_path / 'big.json'}"])
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", (
+        "error: InvalidExecutionInput: the execution input is 262155 bytes, larger than the 262144-byte limit of "
+        "Step Functions; pass a reference (an S3 key) instead of the data\n"))
 
 
 def test_string_to_json_of_deep_text_fails_the_execution(run):

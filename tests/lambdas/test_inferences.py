@@ -6,7 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scones.inferences import InferenceFormatError, meets_threshold, parse_inferences, top_class
+import math
+
+from scones.inferences import (
+    PROBABILITY_SUM_TOLERANCE, InferenceFormatError, check_probabilities, meets_threshold, parse_inferences, top_class,
+)
 
 probabilities = st.lists(st.floats(0, 1, allow_nan=False), min_size=1, max_size=10)
 
@@ -40,3 +44,24 @@ def test_bad_inferences(value, message):
     with pytest.raises(InferenceFormatError) as caught:
         parse_inferences(value)
     assert str(caught.value) == message
+
+
+@given(st.lists(st.floats(0.001, 1), min_size=1, max_size=10))
+def test_a_normalised_distribution_passes_unchanged(weights):
+    distribution = [weight / math.fsum(weights) for weight in weights]
+    distribution = [min(value, 1.0) for value in distribution]
+    assert check_probabilities(distribution) == distribution
+
+
+@given(probabilities, st.floats(allow_nan=False, allow_infinity=False).filter(lambda value: not 0 <= value <= 1))
+def test_a_number_outside_0_1_is_named(probs, outsider):
+    with pytest.raises(InferenceFormatError) as caught:
+        check_probabilities([*probs, outsider])
+    first_outside = next(value for value in [*probs, outsider] if not 0 <= value <= 1)
+    assert str(caught.value) == f"{first_outside!r} is not a probability (between 0 and 1)"
+
+
+@given(probabilities.filter(lambda probs: abs(math.fsum(probs) - 1) > PROBABILITY_SUM_TOLERANCE))
+def test_numbers_not_summing_to_one_are_refused(probs):
+    with pytest.raises(InferenceFormatError, match=r"^probabilities sum to .*, not 1 \(within 0.01\)"):
+        check_probabilities(probs)

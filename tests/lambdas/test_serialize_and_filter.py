@@ -5,6 +5,7 @@ import base64
 import pytest
 
 from scones.lambdas import filter_inferences, serialize_image_data
+from scones.inferences import InferenceFormatError
 from scones.lambda_events import EventFormatError
 
 
@@ -64,3 +65,16 @@ def test_threshold_from_environment(monkeypatch):
 def test_exactly_at_threshold_passes(monkeypatch):
     monkeypatch.setenv("THRESHOLD", "0.93")
     assert filter_inferences.lambda_handler({"inferences": [0.93, 0.07]}, None)["statusCode"] == 200
+
+
+@pytest.mark.parametrize("inferences,message", [
+    ([2.5, -1.5], "2.5 is not a probability (between 0 and 1)"),
+    ([0.95, 0.95], "probabilities sum to 1.9, not 1 (within 0.01): send the endpoint's softmax output unchanged"),
+    ([float("nan"), 0.5], "inferences must be finite numbers, got nan"),
+    ("[0.5, \"x\"]", "inferences must be finite numbers, got 'x'"),
+])
+def test_filter_refuses_what_is_no_distribution_by_name(monkeypatch, inferences, message):
+    monkeypatch.delenv("THRESHOLD", raising=False)
+    with pytest.raises(InferenceFormatError) as caught:
+        filter_inferences.lambda_handler({"inferences": inferences}, None)
+    assert str(caught.value) == message

@@ -117,7 +117,7 @@ def test_the_alert_triggers_only_strictly_above(share, fail_above, triggered):
 
 rows_strategy = st.lists(
     st.tuples(st.integers(0, 10 * 86400),
-              st.lists(st.floats(0.0, 1.0, allow_nan=False), min_size=2, max_size=2)),
+              st.floats(0.0, 1.0, allow_nan=False).map(lambda first: [first, 1.0 - first])),
     max_size=60)
 
 

@@ -38,6 +38,13 @@ def test_deploy_invoke_execute_across_processes(served, s3_endpoint_url, bucket,
     assert invoked.returncode == 0, invoked.stderr
     assert json.loads(invoked.stdout) == pytest.approx(expected_probabilities(0, 200), abs=1e-6)
     assert "motorcycle (1.0000)" in invoked.stderr  # 0.99995, to four places
+    not_an_image = tmp_path / "notes.txt"
+    not_an_image.write_bytes(b"these are notes, not pixels")
+    refused = scones("invoke", str(not_an_image), "--endpoint-url", s3_endpoint_url, "--bucket", bucket)
+    assert (refused.returncode, refused.stdout) == (2, ""), refused.stderr
+    assert refused.stderr.splitlines()[1:] == [  # after the line naming the S3 used
+        f"Error: IMAGE {not_an_image}: endpoint scones-endpoint refused the 27-byte body: The 27-byte request "
+        "body is not an image the model can read: send PNG or JPEG bytes"]
 
     executed = scones("execute", "--endpoint-url", s3_endpoint_url, "--bucket", bucket, "--count", "6",
                       "--seed", "2", "--json")
@@ -53,4 +60,13 @@ def test_deploy_invoke_execute_across_processes(served, s3_endpoint_url, bucket,
     assert not storage.exists(f"s3://{bucket}/scones/endpoints/scones-endpoint.json")
     captured = [o for o in storage.list(f"s3://{bucket}/data_capture/scones-endpoint/")]
     lines = sum(storage.get(o.uri).decode().count("\n") for o in captured)
-    assert lines == 7  # one invoke + six executions, all flushed on shutdown
+    assert lines == 7  # one invoke + six executions, all flushed on shutdown (the refused body is not captured)
+
+
+def test_deploy_of_a_broken_model_is_one_line(s3_endpoint_url, bucket, storage):
+    broken = f"s3://{bucket}/models/broken/model.tar.gz"
+    storage.put(broken, b"not a model at all")
+    deployed = scones("deploy", "--endpoint-url", s3_endpoint_url, "--bucket", bucket, "--model-uri", broken)
+    assert (deployed.returncode, deployed.stdout) == (1, "")  # a user error, as every SconesError
+    [error] = deployed.stderr.splitlines()[1:]  # after the line naming the S3 used
+    assert error.startswith(f"error: the model {broken} could not be loaded: model.tar.gz is not a tar.gz archive")
