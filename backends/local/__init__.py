@@ -225,6 +225,33 @@ class LocalBackend(Backend):
         execution = machine.execute(execution_input, resources=resources, name=name or str(uuid.uuid4()))
         return ExecutionOutcome.of(execution, execution_input)
 
+    # ------------------------------------------------------------------ batch
+
+    def batch(self, source_uri: str, *, out_uri: str | None = None, threshold: float = DEFAULT_THRESHOLD,
+              endpoint_name: str = DEFAULT_ENDPOINT):
+        """The batch Distributed Map in the ASL interpreter; each batch goes to the endpoint's model in one pass.
+
+        The endpoint is loaded into this process from its record (as ``scones
+        invoke`` finds it), and a child hands its whole batch to the model's
+        container: one decode per image, one forward pass per batch. Batch
+        classifications are not captured (Data Capture records real-time traffic).
+        """
+        from scones.batch import CLASSIFY_BATCH, classify_batch, concurrent_reads, run_batch_machine
+        from scones.batch import default_out, execution_input
+        from scones.s3_uri import S3Uri
+        from scones.staged_bucket import read_class_names
+
+        source = S3Uri.parse(source_uri)
+        out = S3Uri.parse(out_uri) if out_uri else default_out(source)
+        endpoint = self._endpoint_server().resolver.resolve(endpoint_name)
+        read = concurrent_reads(lambda bucket, key: self.storage.get(f"s3://{bucket}/{key}"), self.storage.concurrency)
+        classify = model_errors(endpoint.classify_many)
+        execution = execution_input(source, out, threshold, read_class_names(self.storage, self.bucket))
+        return run_batch_machine(function_arn=self.function_arn(CLASSIFY_BATCH),
+                                 handler=lambda event, context: classify_batch(event, read=read, classify=classify),
+                                 s3_client=self.storage.client, region=self.region, account=LOCAL_ACCOUNT,
+                                 execution=execution, storage=self.storage)
+
     # ---------------------------------------------------------------- cleanup
 
     def cleanup(self, *, dry_run: bool = False, delete_data: bool = False) -> CleanupReport:
@@ -253,6 +280,18 @@ class LocalBackend(Backend):
             if self._embedded is not None:
                 self._embedded.stop()
                 self._embedded = None
+
+
+def model_errors(classify_many):
+    """The container's per-image errors as the ModelError InvokeEndpoint would raise for them."""
+    from scones.backends.local.inference_container import ContainerError
+    from scones.batch import ModelError
+
+    def classify(bodies):
+        return [ModelError(answer.message) if isinstance(answer, ContainerError) else answer
+                for answer in classify_many(bodies)]
+
+    return classify
 
 
 def training_job_name() -> str:

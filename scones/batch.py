@@ -1,0 +1,221 @@
+"""``scones batch``: classify every image under an S3 prefix with a Distributed Map.
+
+The state machine is ``asl/scones_batch.asl.json``: its ItemReader lists the
+prefix, its ItemBatcher groups the listed objects (64 to a batch) so one child
+execution reads a batch and classifies it in one call, and its ResultWriter
+writes every child's result under ``--out``. Batches, not images, are the
+Map's items because an iteration costs far more than an image's forward pass.
+
+A child's result is ``{"records": [...], "failures": [...]}``: an object that
+cannot be read or is not an image fails alone, as a failure of its key, and
+the batch goes on. A child that fails as a whole (the endpoint down) is a
+failed iteration, which ``ToleratedFailurePercentage`` tolerates up to 10 %.
+
+After the run, :func:`collect_results` reads the Map Run's manifest and files
+back and writes ``records.json`` and ``summary.json`` beside them.
+
+The pure parts (``classify_batch``, ``summarize``) take the reading and the
+classifying as functions, so each backend supplies its own: the local one
+hands a batch to the endpoint's predictor in one forward pass, AWS's Lambda
+calls the endpoint once per image.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from typing import Callable, Sequence
+
+from scones.class_names import class_name
+from scones.errors import SconesError
+from scones.inferences import check_threshold, parse_inferences, top_class
+from scones.s3_uri import S3Uri
+
+DEFINITION_FILE = "scones_batch.asl.json"
+BATCH_MACHINE_NAME = "scones-batch"
+CLASSIFY_BATCH = "classifyBatch"  # the child's function, by its logical name
+CLASSIFY_BATCH_PLACEHOLDER = "ClassifyBatchArn"
+DEFAULT_OUT_PREFIX = "batch-results"  # --out's default: s3://SOURCE_BUCKET/batch-results/
+RECORDS_FILE = "records.json"
+SUMMARY_FILE = "summary.json"
+
+# read(bucket, keys) -> each object's bytes, or the exception that reading it raised
+Reader = Callable[[str, Sequence[str]], list]
+# classify(bodies) -> each body's class probabilities, or the exception classifying it raised
+Classifier = Callable[[Sequence[bytes]], list]
+
+
+class BatchFailed(SconesError):
+    """The batch state machine's execution failed as a whole (not one image: those are failures)."""
+
+
+class ModelError(Exception):
+    """The endpoint refused one image: InvokeEndpoint's ModelError (its message says why)."""
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    key: str
+    class_name: str
+    confidence: float
+    passed: bool  # the top confidence meets the threshold
+
+
+@dataclass(frozen=True)
+class ItemFailure:
+    key: str
+    error: str
+    cause: str
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """What ``scones batch`` found: a record per image, the failures, and where the files are."""
+
+    records: tuple[ImageRecord, ...]
+    failures: tuple[ItemFailure, ...]
+    summary: dict
+    manifest_uri: str
+    records_uri: str
+    summary_uri: str
+
+
+def batch_definition() -> dict:
+    """The batch state machine as the repository ships it, ``${ClassifyBatchArn}`` and all."""
+    from scones.asl import load
+
+    return load(importlib.resources.files("scones.asl").joinpath(DEFINITION_FILE).read_text(encoding="utf-8"))
+
+
+def filled_definition(function_arn: str) -> dict:
+    """The definition with the child's function ARN in place."""
+    from scones.asl import substitute
+
+    return substitute(batch_definition(), {CLASSIFY_BATCH_PLACEHOLDER: function_arn})
+
+
+def default_out(source: S3Uri) -> S3Uri:
+    return S3Uri(source.bucket, DEFAULT_OUT_PREFIX + "/")
+
+
+def execution_input(source: S3Uri, out: S3Uri, threshold: float, class_names: Sequence[str] | None) -> dict:
+    """The batch execution's input: what to list, where to write, how to judge."""
+    return {"source_bucket": source.bucket, "source_prefix": source.key, "out_bucket": out.bucket,
+            "out_prefix": out.key.strip("/"), "threshold": check_threshold(threshold),
+            "class_names": list(class_names) if class_names else None}
+
+
+def failure_of(key: str, error: Exception) -> dict:
+    """A failed image as the child reports it: its key, the error's name and message."""
+    return asdict(ItemFailure(key, type(error).__name__, str(error) or type(error).__name__))
+
+
+def classify_batch(event: dict, *, read: Reader, classify: Classifier) -> dict:
+    """One child's work: read the batch's objects, classify those that read, judge each against the threshold.
+
+    ``event`` is the ItemBatcher's ``{"BatchInput": {bucket, threshold, class_names}, "Items": [listed objects]}``.
+    """
+    shared, items = event["BatchInput"], event["Items"]
+    keys = [item["Key"] for item in items]
+    threshold, names = check_threshold(shared["threshold"]), shared.get("class_names")
+    bodies = read(shared["bucket"], keys)
+    failures = [failure_of(key, body) for key, body in zip(keys, bodies) if isinstance(body, Exception)]
+    readable = [(key, body) for key, body in zip(keys, bodies) if not isinstance(body, Exception)]
+    answers = classify([body for _, body in readable]) if readable else []
+    records = []
+    for (key, _), answer in zip(readable, answers):
+        if isinstance(answer, Exception):
+            failures.append(failure_of(key, answer))
+            continue
+        best, confidence = top_class(parse_inferences(answer))
+        records.append(asdict(ImageRecord(key, class_name(names, best), confidence, confidence >= threshold)))
+    return {"records": records, "failures": failures}
+
+
+def summarize(records: Sequence[ImageRecord], failures: Sequence[ItemFailure], threshold: float) -> dict:
+    """Counts per class, how many passed the threshold, how many failed, and the failures' errors."""
+    return {"images": len(records) + len(failures), "classified": len(records),
+            "per_class": dict(sorted(Counter(record.class_name for record in records).items())),
+            "passed": sum(record.passed for record in records), "failed": len(failures), "threshold": threshold,
+            "errors": dict(sorted(Counter(failure.error for failure in failures).items()))}
+
+
+def _child_failures(entry: dict) -> list[ItemFailure]:
+    """Every image of a child that failed as a whole, failed with the child's error."""
+    items = json.loads(entry["Input"]).get("Items", [])
+    error, cause = entry.get("Error", "States.Runtime"), entry.get("Cause", "")
+    if entry["Status"] == "PENDING":
+        error, cause = "Batch.NotRun", "the Map Run failed before this batch started"
+    return [ItemFailure(item["Key"], error, cause) for item in items]
+
+
+def collect_results(storage, manifest_uri: str, threshold: float) -> BatchReport:
+    """Read a Map Run's manifest and result files; write ``records.json`` and ``summary.json`` beside them."""
+    manifest = json.loads(storage.get(manifest_uri))
+    bucket = manifest["DestinationBucket"]
+    files = manifest["ResultFiles"]
+    records, failures = [], []
+    for entry in _entries(storage, bucket, files.get("SUCCEEDED", [])):
+        output = json.loads(entry["Output"])
+        records += [ImageRecord(**record) for record in output["records"]]
+        failures += [ItemFailure(**failure) for failure in output["failures"]]
+    for entry in _entries(storage, bucket, files.get("FAILED", []) + files.get("PENDING", [])):
+        failures += _child_failures(entry)
+    records.sort(key=lambda record: record.key)
+    failures.sort(key=lambda failure: failure.key)
+    summary = summarize(records, failures, threshold)
+    base = manifest_uri.rsplit("/", 1)[0]
+    records_uri, summary_uri = f"{base}/{RECORDS_FILE}", f"{base}/{SUMMARY_FILE}"
+    storage.put(records_uri, json.dumps([asdict(record) for record in records]).encode(),
+                content_type="application/json")
+    storage.put(summary_uri, json.dumps({**summary, "failures": [asdict(failure) for failure in failures]},
+                                        indent=2).encode(), content_type="application/json")
+    return BatchReport(tuple(records), tuple(failures), summary, manifest_uri, records_uri, summary_uri)
+
+
+def _entries(storage, bucket: str, result_files: list) -> list[dict]:
+    return [entry for result_file in result_files
+            for entry in json.loads(storage.get(f"s3://{bucket}/{result_file['Key']}"))]
+
+
+def concurrent_reads(get: Callable[[str, str], bytes], concurrency: int) -> Reader:
+    """A :data:`Reader` that calls ``get(bucket, key)`` for ``concurrency`` objects at once."""
+
+    def read(bucket: str, keys: Sequence[str]) -> list:
+        def one(key: str):
+            try:
+                return get(bucket, key)
+            except Exception as error:  # a missing or unreadable object fails its image, not the batch
+                return error
+
+        with ThreadPoolExecutor(max(1, min(concurrency, len(keys)))) as pool:
+            return list(pool.map(one, keys))
+
+    return read
+
+
+def run_batch_machine(*, function_arn: str, handler: Callable, s3_client, region: str, account: str,
+                      execution: dict, storage) -> BatchReport:
+    """Run the batch state machine in the ASL interpreter (local and memory backends); collect its results.
+
+    The Map's S3 is ``s3_client`` (ItemReader and ResultWriter); the child's
+    function is ``handler``; the Map's MaxConcurrency children run at once.
+    """
+    from scones.asl import Resources, StateMachine
+    from scones.asl.distributed_map import s3_integrations
+
+    definition = filled_definition(function_arn)
+    resources = Resources(region=region, account=account).add_lambda(function_arn, handler, timeout=900)
+    for resource, integration in s3_integrations(s3_client).items():
+        resources.add_integration(resource, integration)
+    workers = definition["States"]["classifyImages"]["MaxConcurrency"]
+    outcome = StateMachine(definition, name=BATCH_MACHINE_NAME).execute(execution, resources=resources,
+                                                                       max_workers=workers)
+    if outcome.status != "SUCCEEDED":
+        raise BatchFailed(f"the batch over s3://{execution['source_bucket']}/{execution['source_prefix']} failed: "
+                          f"{outcome.error}: {outcome.cause}")
+    details = outcome.output_value["ResultWriterDetails"]
+    return collect_results(storage, f"s3://{details['Bucket']}/{details['Key']}", execution["threshold"])
