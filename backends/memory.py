@@ -270,8 +270,9 @@ class MemoryBackend(Backend):
 
         A body that is not an image is the endpoint's ModelError, as the local container refuses it.
         """
-        from scones.batch import CLASSIFY_BATCH, ModelError, classify_batch, concurrent_reads, run_batch_machine
-        from scones.batch import default_out, execution_input
+        from scones.batch import default_out, execution_input, run_batch_machine
+        from scones.batch_child import ModelError, classify_batch, concurrent_reads
+        from scones.workflow_functions import BATCH_FUNCTION
         from scones.images import ImageDecodeError, decode_image
         from scones.staged_bucket import read_class_names
 
@@ -292,7 +293,7 @@ class MemoryBackend(Backend):
         out = S3Uri.parse(out_uri) if out_uri else default_out(source)
         read = concurrent_reads(lambda bucket, key: self.storage.get(layout.uri(bucket, key)), 1)
         return run_batch_machine(
-            function_arn=f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{CLASSIFY_BATCH}",
+            function_arn=f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{BATCH_FUNCTION}",
             handler=lambda event, context: classify_batch(event, read=read, classify=classify),
             s3_client=MemoryS3Client(self.storage, self.clock), region=self.region, account=ACCOUNT,
             execution=execution_input(source, out, threshold, read_class_names(self.storage, self.bucket)),

@@ -14,10 +14,7 @@ failed iteration, which ``ToleratedFailurePercentage`` tolerates up to 10 %.
 After the run, :func:`collect_results` reads the Map Run's manifest and files
 back and writes ``records.json`` and ``summary.json`` beside them.
 
-The pure parts (``classify_batch``, ``summarize``) take the reading and the
-classifying as functions, so each backend supplies its own: the local one
-hands a batch to the endpoint's predictor in one forward pass, AWS's Lambda
-calls the endpoint once per image.
+The child's work is :mod:`scones.batch_child` (it ships in the Lambda zip).
 """
 
 from __future__ import annotations
@@ -25,50 +22,23 @@ from __future__ import annotations
 import importlib.resources
 import json
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Callable, Sequence
 
-from scones.class_names import class_name
+from scones.batch_child import ImageRecord, ItemFailure
 from scones.errors import SconesError
-from scones.inferences import check_threshold, parse_inferences, top_class
+from scones.inferences import check_threshold
 from scones.s3_uri import S3Uri
+from scones.workflow_functions import BATCH_FUNCTION_PLACEHOLDER, BATCH_MACHINE_NAME
 
 DEFINITION_FILE = "scones_batch.asl.json"
-BATCH_MACHINE_NAME = "scones-batch"
-CLASSIFY_BATCH = "classifyBatch"  # the child's function, by its logical name
-CLASSIFY_BATCH_PLACEHOLDER = "ClassifyBatchArn"
 DEFAULT_OUT_PREFIX = "batch-results"  # --out's default: s3://SOURCE_BUCKET/batch-results/
 RECORDS_FILE = "records.json"
 SUMMARY_FILE = "summary.json"
 
-# read(bucket, keys) -> each object's bytes, or the exception that reading it raised
-Reader = Callable[[str, Sequence[str]], list]
-# classify(bodies) -> each body's class probabilities, or the exception classifying it raised
-Classifier = Callable[[Sequence[bytes]], list]
-
 
 class BatchFailed(SconesError):
     """The batch state machine's execution failed as a whole (not one image: those are failures)."""
-
-
-class ModelError(Exception):
-    """The endpoint refused one image: InvokeEndpoint's ModelError (its message says why)."""
-
-
-@dataclass(frozen=True)
-class ImageRecord:
-    key: str
-    class_name: str
-    confidence: float
-    passed: bool  # the top confidence meets the threshold
-
-
-@dataclass(frozen=True)
-class ItemFailure:
-    key: str
-    error: str
-    cause: str
 
 
 @dataclass(frozen=True)
@@ -94,7 +64,7 @@ def filled_definition(function_arn: str) -> dict:
     """The definition with the child's function ARN in place."""
     from scones.asl import substitute
 
-    return substitute(batch_definition(), {CLASSIFY_BATCH_PLACEHOLDER: function_arn})
+    return substitute(batch_definition(), {BATCH_FUNCTION_PLACEHOLDER: function_arn})
 
 
 def default_out(source: S3Uri) -> S3Uri:
@@ -106,33 +76,6 @@ def execution_input(source: S3Uri, out: S3Uri, threshold: float, class_names: Se
     return {"source_bucket": source.bucket, "source_prefix": source.key, "out_bucket": out.bucket,
             "out_prefix": out.key.strip("/"), "threshold": check_threshold(threshold),
             "class_names": list(class_names) if class_names else None}
-
-
-def failure_of(key: str, error: Exception) -> dict:
-    """A failed image as the child reports it: its key, the error's name and message."""
-    return asdict(ItemFailure(key, type(error).__name__, str(error) or type(error).__name__))
-
-
-def classify_batch(event: dict, *, read: Reader, classify: Classifier) -> dict:
-    """One child's work: read the batch's objects, classify those that read, judge each against the threshold.
-
-    ``event`` is the ItemBatcher's ``{"BatchInput": {bucket, threshold, class_names}, "Items": [listed objects]}``.
-    """
-    shared, items = event["BatchInput"], event["Items"]
-    keys = [item["Key"] for item in items]
-    threshold, names = check_threshold(shared["threshold"]), shared.get("class_names")
-    bodies = read(shared["bucket"], keys)
-    failures = [failure_of(key, body) for key, body in zip(keys, bodies) if isinstance(body, Exception)]
-    readable = [(key, body) for key, body in zip(keys, bodies) if not isinstance(body, Exception)]
-    answers = classify([body for _, body in readable]) if readable else []
-    records = []
-    for (key, _), answer in zip(readable, answers):
-        if isinstance(answer, Exception):
-            failures.append(failure_of(key, answer))
-            continue
-        best, confidence = top_class(parse_inferences(answer))
-        records.append(asdict(ImageRecord(key, class_name(names, best), confidence, confidence >= threshold)))
-    return {"records": records, "failures": failures}
 
 
 def summarize(records: Sequence[ImageRecord], failures: Sequence[ItemFailure], threshold: float) -> dict:
@@ -179,22 +122,6 @@ def collect_results(storage, manifest_uri: str, threshold: float) -> BatchReport
 def _entries(storage, bucket: str, result_files: list) -> list[dict]:
     return [entry for result_file in result_files
             for entry in json.loads(storage.get(f"s3://{bucket}/{result_file['Key']}"))]
-
-
-def concurrent_reads(get: Callable[[str, str], bytes], concurrency: int) -> Reader:
-    """A :data:`Reader` that calls ``get(bucket, key)`` for ``concurrency`` objects at once."""
-
-    def read(bucket: str, keys: Sequence[str]) -> list:
-        def one(key: str):
-            try:
-                return get(bucket, key)
-            except Exception as error:  # a missing or unreadable object fails its image, not the batch
-                return error
-
-        with ThreadPoolExecutor(max(1, min(concurrency, len(keys)))) as pool:
-            return list(pool.map(one, keys))
-
-    return read
 
 
 def run_batch_machine(*, function_arn: str, handler: Callable, s3_client, region: str, account: str,

@@ -236,8 +236,9 @@ class LocalBackend(Backend):
         container: one decode per image, one forward pass per batch. Batch
         classifications are not captured (Data Capture records real-time traffic).
         """
-        from scones.batch import CLASSIFY_BATCH, classify_batch, concurrent_reads, run_batch_machine
-        from scones.batch import default_out, execution_input
+        from scones.batch import default_out, execution_input, run_batch_machine
+        from scones.batch_child import classify_batch, concurrent_reads
+        from scones.workflow_functions import BATCH_FUNCTION
         from scones.s3_uri import S3Uri
         from scones.staged_bucket import read_class_names
 
@@ -247,7 +248,7 @@ class LocalBackend(Backend):
         read = concurrent_reads(lambda bucket, key: self.storage.get(f"s3://{bucket}/{key}"), self.storage.concurrency)
         classify = model_errors(endpoint.classify_many)
         execution = execution_input(source, out, threshold, read_class_names(self.storage, self.bucket))
-        return run_batch_machine(function_arn=self.function_arn(CLASSIFY_BATCH),
+        return run_batch_machine(function_arn=self.function_arn(BATCH_FUNCTION),
                                  handler=lambda event, context: classify_batch(event, read=read, classify=classify),
                                  s3_client=self.storage.client, region=self.region, account=LOCAL_ACCOUNT,
                                  execution=execution, storage=self.storage)
@@ -285,7 +286,7 @@ class LocalBackend(Backend):
 def model_errors(classify_many):
     """The container's per-image errors as the ModelError InvokeEndpoint would raise for them."""
     from scones.backends.local.inference_container import ContainerError
-    from scones.batch import ModelError
+    from scones.batch_child import ModelError
 
     def classify(bodies):
         return [ModelError(answer.message) if isinstance(answer, ContainerError) else answer

@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from scones.backends.memory import MemoryBackend
-from scones.batch import BatchFailed, ImageRecord, ItemFailure, summarize
+from scones.batch import BatchFailed, summarize
+from scones.batch_child import ImageRecord, ItemFailure
 from scones.cli import cli
 
 from .colour_model import expected_probabilities, solid_png
