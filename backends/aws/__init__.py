@@ -290,7 +290,10 @@ class AwsBackend(Backend):
     # ------------------------------------------------------------------ batch
 
     def deploy_batch(self, *, source: S3Uri, out: S3Uri, endpoint_name: str = DEFAULT_ENDPOINT) -> str:
-        """classifyBatch, the two roles and the batch Distributed Map for ``source`` → ``out``; its ARN. Idempotent."""
+        """classifyBatch, its role, and the batch Distributed Map and its role, for ``source`` → ``out``; idempotent.
+
+        Returns the state machine's ARN.
+        """
         from scones.backends.aws.iam_policies import batch_role_specs
         from scones.batch import filled_definition
         from scones.workflow_functions import BATCH_FUNCTION

@@ -137,7 +137,8 @@ def batch_machine_policy(scope: Scope, source: S3Uri, out: S3Uri) -> dict:
     return document(
         {"Sid": "RunChildExecutions", "Effect": "Allow", "Action": "states:StartExecution",
          "Resource": scope.batch_state_machine_arn},
-        {"Sid": "WatchChildExecutions", "Effect": "Allow", "Action": ["states:DescribeExecution", "states:StopExecution"],
+        {"Sid": "WatchChildExecutions", "Effect": "Allow",
+         "Action": ["states:DescribeExecution", "states:StopExecution"],
          "Resource": scope.batch_executions_arn},
         {"Sid": "InvokeClassifyBatch", "Effect": "Allow", "Action": "lambda:InvokeFunction",
          "Resource": [function, f"{function}:*"]},

@@ -232,11 +232,13 @@ class LocalBackend(Backend):
         """The batch Distributed Map in the ASL interpreter; each batch goes to the endpoint's model in one pass.
 
         The endpoint is loaded into this process from its record (as ``scones
-        invoke`` finds it), and a child hands its whole batch to the model's
+        invoke`` finds it), and a child reads its objects with signed GETs
+        (:mod:`.signed_reads`) and hands its whole batch to the model's
         container: one decode per image, one forward pass per batch. Batch
         classifications are not captured (Data Capture records real-time traffic).
         """
         from scones.batch import default_out, execution_input, run_batch_machine
+        from scones.backends.local.signed_reads import SignedReader
         from scones.batch_child import classify_batch, concurrent_reads
         from scones.workflow_functions import BATCH_FUNCTION
         from scones.s3_uri import S3Uri
@@ -245,7 +247,7 @@ class LocalBackend(Backend):
         source = S3Uri.parse(source_uri)
         out = S3Uri.parse(out_uri) if out_uri else default_out(source)
         endpoint = self._endpoint_server().resolver.resolve(endpoint_name)
-        read = concurrent_reads(lambda bucket, key: self.storage.get(f"s3://{bucket}/{key}"), self.storage.concurrency)
+        read = concurrent_reads(SignedReader(self.storage.client).get, self.storage.concurrency)
         classify = model_errors(endpoint.classify_many)
         execution = execution_input(source, out, threshold, read_class_names(self.storage, self.bucket))
         return run_batch_machine(function_arn=self.function_arn(BATCH_FUNCTION),

@@ -34,7 +34,8 @@ def test_the_batch_machine_is_a_distributed_map_calling_its_function(backend, re
     assert (machine["name"], machine["roleArn"]) == ("scones-batch", f"arn:aws:iam::{ACCOUNT}:role/scones/scones-batch")
     (function,) = recorder.of("CreateFunction")
     assert (function["FunctionName"], function["Handler"], function["Environment"]) == (
-        "classifyBatch", "scones/lambdas/classify_batch.lambda_handler", {"Variables": {"ENDPOINT_NAME": "scones-endpoint"}})
+        "classifyBatch", "scones/lambdas/classify_batch.lambda_handler",
+        {"Variables": {"ENDPOINT_NAME": "scones-endpoint"}})
     assert function["Code"]["ZipFile"] == package_handler("classify_batch").zip_bytes
     assert machine["tags"] == [{"key": "scones:project", "value": "scones"}]
 

@@ -49,7 +49,8 @@ def test_every_image_gets_a_record_and_a_bad_object_fails_alone(backend, staged,
                               "errors": {"ModelError": 1}}
     manifest = json.loads(storage.get(report.manifest_uri))
     assert report.manifest_uri.startswith(f"s3://{bucket}/results/")
-    assert [len(json.loads(storage.get(f"s3://{bucket}/{f['Key']}"))) for f in manifest["ResultFiles"]["SUCCEEDED"]] == [2]
+    succeeded = manifest["ResultFiles"]["SUCCEEDED"]
+    assert [len(json.loads(storage.get(f"s3://{bucket}/{f['Key']}"))) for f in succeeded] == [2]  # two children
     assert json.loads(storage.get(report.summary_uri))["failures"] == [
         {"key": "batch/notes.txt", "error": "ModelError", "cause": report.failures[0].cause}]
     assert len(json.loads(storage.get(report.records_uri))) == 70
