@@ -270,11 +270,11 @@ class MemoryBackend(Backend):
 
         A body that is not an image is the endpoint's ModelError, as the local container refuses it.
         """
-        from scones.batch import default_out, execution_input, run_batch_machine
-        from scones.batch_child import ModelError, classify_batch, concurrent_reads
-        from scones.workflow_functions import BATCH_FUNCTION
+        from scones.batch import execution_input, locations, run_batch_machine
+        from scones.batch_child import ModelError, concurrent_reads
         from scones.images import ImageDecodeError, decode_image
         from scones.staged_bucket import read_class_names
+        from scones.workflow_functions import BATCH_FUNCTION
 
         if endpoint_name not in self.endpoints:
             raise NotFound(f"Endpoint {endpoint_name} of account {ACCOUNT} not found.")
@@ -289,15 +289,13 @@ class MemoryBackend(Backend):
                     answers.append(ModelError(str(error)))
             return answers
 
-        source = S3Uri.parse(source_uri)
-        out = S3Uri.parse(out_uri) if out_uri else default_out(source)
-        read = concurrent_reads(lambda bucket, key: self.storage.get(layout.uri(bucket, key)), 1)
+        source, out = locations(source_uri, out_uri)
         return run_batch_machine(
-            function_arn=f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{BATCH_FUNCTION}",
-            handler=lambda event, context: classify_batch(event, read=read, classify=classify),
-            s3_client=MemoryS3Client(self.storage, self.clock), region=self.region, account=ACCOUNT,
-            execution=execution_input(source, out, threshold, read_class_names(self.storage, self.bucket)),
-            storage=self.storage)
+            execution_input(source, out, threshold, read_class_names(self.storage, self.bucket)),
+            read=concurrent_reads(lambda bucket, key: self.storage.get(layout.uri(bucket, key)), 1),
+            classify=classify, function_arn=f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{BATCH_FUNCTION}",
+            s3_client=MemoryS3Client(self.storage, self.clock), storage=self.storage, region=self.region,
+            account=ACCOUNT)
 
     def cleanup(self, *, dry_run: bool = False, delete_data: bool = False) -> CleanupReport:
         report = CleanupReport(dry_run=dry_run, deleted=[f"endpoint {name}" for name in sorted(self.endpoints)])

@@ -23,9 +23,9 @@ import importlib.resources
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
-from scones.batch_child import ImageRecord, ItemFailure
+from scones.batch_child import Classifier, ImageRecord, ItemFailure, Reader, classify_batch
 from scones.errors import SconesError
 from scones.inferences import check_threshold
 from scones.s3_uri import S3Uri
@@ -67,8 +67,10 @@ def filled_definition(function_arn: str) -> dict:
     return substitute(batch_definition(), {BATCH_FUNCTION_PLACEHOLDER: function_arn})
 
 
-def default_out(source: S3Uri) -> S3Uri:
-    return S3Uri(source.bucket, DEFAULT_OUT_PREFIX + "/")
+def locations(source_uri: str, out_uri: str | None) -> tuple[S3Uri, S3Uri]:
+    """The prefix to classify and where its results go (None: ``s3://SOURCE_BUCKET/batch-results/``)."""
+    source = S3Uri.parse(source_uri)
+    return source, S3Uri.parse(out_uri) if out_uri else S3Uri(source.bucket, DEFAULT_OUT_PREFIX + "/")
 
 
 def execution_input(source: S3Uri, out: S3Uri, threshold: float, class_names: Sequence[str] | None) -> dict:
@@ -124,18 +126,20 @@ def _entries(storage, bucket: str, result_files: list) -> list[dict]:
             for entry in json.loads(storage.get(f"s3://{bucket}/{result_file['Key']}"))]
 
 
-def run_batch_machine(*, function_arn: str, handler: Callable, s3_client, region: str, account: str,
-                      execution: dict, storage) -> BatchReport:
+def run_batch_machine(execution: dict, *, read: Reader, classify: Classifier, function_arn: str, s3_client,
+                      storage, region: str, account: str) -> BatchReport:
     """Run the batch state machine in the ASL interpreter (local and memory backends); collect its results.
 
     The Map's S3 is ``s3_client`` (ItemReader and ResultWriter); the child's
-    function is ``handler``; the Map's MaxConcurrency children run at once.
+    function is :func:`~scones.batch_child.classify_batch` with ``read`` and
+    ``classify``; the Map's MaxConcurrency children run at once.
     """
     from scones.asl import Resources, StateMachine
     from scones.asl.distributed_map import s3_integrations
 
     definition = filled_definition(function_arn)
-    resources = Resources(region=region, account=account).add_lambda(function_arn, handler, timeout=900)
+    resources = Resources(region=region, account=account).add_lambda(
+        function_arn, lambda event, context: classify_batch(event, read=read, classify=classify), timeout=900)
     for resource, integration in s3_integrations(s3_client).items():
         resources.add_integration(resource, integration)
     workers = definition["States"]["classifyImages"]["MaxConcurrency"]

@@ -315,10 +315,9 @@ class AwsBackend(Backend):
     def batch(self, source_uri: str, *, out_uri: str | None = None, threshold: float = DEFAULT_THRESHOLD,
               endpoint_name: str = DEFAULT_ENDPOINT):
         """A real Distributed Map: deploy it (idempotent), run one execution to its end, read its results."""
-        from scones.batch import BatchFailed, collect_results, default_out, execution_input
+        from scones.batch import BatchFailed, collect_results, execution_input, locations
 
-        source = S3Uri.parse(source_uri)
-        out = S3Uri.parse(out_uri) if out_uri else default_out(source)
+        source, out = locations(source_uri, out_uri)
         arn = self.deploy_batch(source=source, out=out, endpoint_name=endpoint_name)
         execution = execution_input(source, out, threshold, read_class_names(self.storage, self.bucket))
         name = sdk.unique_name("scones-batch")

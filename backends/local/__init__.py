@@ -237,23 +237,19 @@ class LocalBackend(Backend):
         container: one decode per image, one forward pass per batch. Batch
         classifications are not captured (Data Capture records real-time traffic).
         """
-        from scones.batch import default_out, execution_input, run_batch_machine
         from scones.backends.local.signed_reads import SignedReader
-        from scones.batch_child import classify_batch, concurrent_reads
-        from scones.workflow_functions import BATCH_FUNCTION
-        from scones.s3_uri import S3Uri
+        from scones.batch import execution_input, locations, run_batch_machine
+        from scones.batch_child import concurrent_reads
         from scones.staged_bucket import read_class_names
+        from scones.workflow_functions import BATCH_FUNCTION
 
-        source = S3Uri.parse(source_uri)
-        out = S3Uri.parse(out_uri) if out_uri else default_out(source)
+        source, out = locations(source_uri, out_uri)
         endpoint = self._endpoint_server().resolver.resolve(endpoint_name)
-        read = concurrent_reads(SignedReader(self.storage.client).get, self.storage.concurrency)
-        classify = model_errors(endpoint.classify_many)
-        execution = execution_input(source, out, threshold, read_class_names(self.storage, self.bucket))
-        return run_batch_machine(function_arn=self.function_arn(BATCH_FUNCTION),
-                                 handler=lambda event, context: classify_batch(event, read=read, classify=classify),
-                                 s3_client=self.storage.client, region=self.region, account=LOCAL_ACCOUNT,
-                                 execution=execution, storage=self.storage)
+        return run_batch_machine(
+            execution_input(source, out, threshold, read_class_names(self.storage, self.bucket)),
+            read=concurrent_reads(SignedReader(self.storage.client).get, self.storage.concurrency),
+            classify=model_errors(endpoint.classify_many), function_arn=self.function_arn(BATCH_FUNCTION),
+            s3_client=self.storage.client, storage=self.storage, region=self.region, account=LOCAL_ACCOUNT)
 
     # ---------------------------------------------------------------- cleanup
 
