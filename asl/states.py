@@ -682,12 +682,14 @@ def _read_items(visit, reader: dict, scope: Scope) -> list:
     config = reader.get("ReaderConfig", {})
     try:
         if reader["Resource"] == LIST_OBJECTS:
-            return list_all(lambda request: call(target, to_json(request), resources=run.resources, context=context,
-                                                 request_id=random_uuid(run.random)), parameters)
-        content = call(target, to_json(parameters), resources=run.resources, context=context, request_id=request_id)
-        if isinstance(content, dict) and "Body" in content:
-            content = content["Body"]
-        items = _parse_items(content, config)
+            items = list_all(lambda request: call(target, to_json(request), resources=run.resources, context=context,
+                                                  request_id=random_uuid(run.random)), parameters)
+        else:
+            content = call(target, to_json(parameters), resources=run.resources, context=context,
+                           request_id=request_id)
+            if isinstance(content, dict) and "Body" in content:
+                content = content["Body"]
+            items = _parse_items(content, config)
     except (StatesError, ValueError) as error:
         raise StatesError(ITEM_READER_FAILED, f"The ItemReader could not read items from {reader['Resource']}: {error}") from None
     limit = config.get("MaxItems")

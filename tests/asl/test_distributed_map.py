@@ -124,3 +124,13 @@ def test_result_writer_resource_is_checked_when_loaded(resource):
     definition["States"]["M"]["ResultWriter"]["Resource"] = resource
     with pytest.raises(DefinitionError, match="ResultWriter needs"):
         StateMachine(definition)
+
+
+def test_reader_config_max_items_limits_the_listing(run, storage, bucket):
+    storage.put_many({f"s3://{bucket}/in/{n}.txt": b"x" for n in range(5)})
+    definition = distributed_map(bucket, {"P": {"Type": "Pass", "End": True}})
+    definition["States"]["M"]["ItemReader"]["ReaderConfig"] = {"MaxItems": 3}
+    execution = run(definition, {}, resources=s3_integrations(storage.client))
+    manifest = read_json(storage, bucket, execution.output_value["ResultWriterDetails"]["Key"])
+    entries = read_json(storage, bucket, manifest["ResultFiles"]["SUCCEEDED"][0]["Key"])
+    assert [json.loads(entry["Input"])["Key"] for entry in entries] == ["in/0.txt", "in/1.txt", "in/2.txt"]
