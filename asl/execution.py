@@ -22,8 +22,9 @@ from typing import Any, Mapping
 
 from .clock import Clock, RealClock, iso_timestamp
 from .definition import Definition, load, substitute
-from .execution_input import accepted_input
+from .distributed_map import ChildRun
 from .errors import QUERY_EVALUATION_ERROR, RUNTIME, TIMEOUT, Interrupt, StatesError, internal_failure
+from .execution_input import accepted_input
 from .history import History, HistoryLimitReached
 from .ids import random_uuid
 from .mock_config import mocked_resources
@@ -252,14 +253,16 @@ class _Run:
                 return value, text
 
     def run_children(self, visit: _Visit, jobs: list[tuple[Graph, Any]], concurrency: int, *,
-                     map_name: str | None = None, tolerance=None) -> list:
+                     map_name: str | None = None, tolerance=None, children: list | None = None) -> list:
         """Run Parallel branches or Map iterations; outputs in job order.
 
         ``concurrency`` is the state's MaxConcurrency (0 = unlimited), capped by
         the execution's ``max_workers``; with one worker, jobs run in order in
         this thread and the history is deterministic. A failure fails the
         whole state (cancelling the jobs still running) unless a Map's
-        tolerated failure threshold allows it.
+        tolerated failure threshold allows it. ``children``, when given,
+        receives a :class:`ChildRun` per job that ran (a Distributed Map's
+        ResultWriter lists them).
         """
         parent = visit.branch
         cancel = threading.Event()
@@ -276,6 +279,7 @@ class _Run:
             branch = _Branch(parent.variables.child(), parent.last_event, parent.cancels + (cancel,))
             if map_name:
                 self.event(branch, "MapIterationStarted", describe(index))
+            started = self.clock.now()
             try:
                 outputs[index] = self.run_graph(graph, value, branch)[0]
             except _Cancelled:
@@ -292,9 +296,16 @@ class _Run:
                 with lock:
                     failures.append(error)
                     outputs[index] = error.error_output
+                    if children is not None:
+                        children.append(ChildRun(index, value, "FAILED", error=error.error, cause=error.cause,
+                                                 started=started, stopped=self.clock.now()))
                     if tolerance is None or error.terminal or exceeds(tolerance, len(failures), len(jobs)):
                         cancel.set()
                 return
+            if children is not None:
+                with lock:
+                    children.append(ChildRun(index, value, "SUCCEEDED", outputs[index], started=started,
+                                             stopped=self.clock.now()))
             if map_name:
                 self.event(branch, "MapIterationSucceeded", describe(index))
 

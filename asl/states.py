@@ -41,6 +41,7 @@ from .errors import (
 from .ids import random_uuid
 from .paths import Scope, parse_path, to_json
 from .query_jsonata import Expression, JsonataTemplate, QueryEvaluationError, is_expression
+from .distributed_map import LIST_OBJECTS, ChildRun, MapRun, list_all, write_results
 from .resources import ACTIVITY_EVENTS, TaskContext, call, classify, lambda_not_found
 
 PAYLOAD_LIMIT_BYTES = 256 * 1024
@@ -490,6 +491,8 @@ class MapState(ExecutableState):
         self.item_reader = spec.get("ItemReader")
         batcher = spec.get("ItemBatcher")
         self.batcher = _ItemBatcher(batcher, language) if batcher is not None else None
+        self.result_writer = spec.get("ResultWriter")
+        self.label = spec.get("Label", name)
 
     def attempt(self, visit, raw):
         scope = visit.scope(raw)
@@ -503,15 +506,42 @@ class MapState(ExecutableState):
         tolerance = self._tolerance(setting_scope)
         run = visit.run
         run.event(visit.branch, "MapStateStarted", {"length": len(inputs)})
+        children: list[ChildRun] | None = [] if self.result_writer is not None else None
         try:
-            outputs = run.run_children(
-                visit, [(self.processor, item) for item in inputs], concurrency, map_name=self.name, tolerance=tolerance
-            )
+            try:
+                outputs = run.run_children(visit, [(self.processor, item) for item in inputs], concurrency,
+                                           map_name=self.name, tolerance=tolerance, children=children)
+            finally:
+                if children is not None:
+                    outputs = self._write_results(visit, setting_scope, inputs, children)
         except StatesError:
             run.event(visit.branch, "MapStateFailed", None)
             raise
         run.event(visit.branch, "MapStateSucceeded", None)
         return outputs, scope
+
+    def _write_results(self, visit, scope: Scope, inputs: list, children: list[ChildRun]) -> dict:
+        """``ResultWriter``: the children's executions to S3; the Map's result names the manifest.
+
+        Children that never started (the run failed first) are listed as PENDING.
+        """
+        run = visit.run
+        done = {child.index for child in children}
+        everyone = sorted(children + [ChildRun(index, value, "PENDING") for index, value in enumerate(inputs)
+                                      if index not in done], key=lambda child: child.index)
+        writer = self.result_writer
+        parameters = payload_template(writer.get("Parameters", writer.get("Arguments", {}))).evaluate(scope)
+        map_run = MapRun(run.resources.region, run.resources.account, run.machine.name, self.label,
+                         random_uuid(run.random))
+        target = classify(writer["Resource"])
+
+        def put_object(request: dict) -> Any:
+            context = TaskContext(execution_arn=run.execution_arn, state_name=visit.state.name, task_token=None,
+                                  clock=run.clock)
+            return call(target, to_json(request), resources=run.resources, context=context,
+                        request_id=random_uuid(run.random))
+
+        return write_results(put_object, parameters, map_run, everyone)
 
     def _items(self, visit, raw, effective, scope) -> list:
         if self.item_reader is not None:
@@ -639,7 +669,9 @@ def _read_items(visit, reader: dict, scope: Scope) -> list:
     """``ItemReader``: fetch the items through the registered resource (e.g. s3:getObject).
 
     The handler returns the object's content: a JSON array, or JSON/CSV text
-    parsed according to ``ReaderConfig.InputType``. Any failure is
+    parsed according to ``ReaderConfig.InputType``; for ``s3:listObjectsV2``
+    it returns ListObjectsV2 pages, and the items are the listed objects
+    (:func:`~scones.asl.distributed_map.list_all`). Any failure is
     ``States.ItemReaderFailed``.
     """
     run = visit.run
@@ -649,10 +681,15 @@ def _read_items(visit, reader: dict, scope: Scope) -> list:
     request_id = random_uuid(run.random)
     config = reader.get("ReaderConfig", {})
     try:
-        content = call(target, to_json(parameters), resources=run.resources, context=context, request_id=request_id)
-        if isinstance(content, dict) and "Body" in content:
-            content = content["Body"]
-        items = _parse_items(content, config)
+        if reader["Resource"] == LIST_OBJECTS:
+            items = list_all(lambda request: call(target, to_json(request), resources=run.resources, context=context,
+                                                  request_id=random_uuid(run.random)), parameters)
+        else:
+            content = call(target, to_json(parameters), resources=run.resources, context=context,
+                           request_id=request_id)
+            if isinstance(content, dict) and "Body" in content:
+                content = content["Body"]
+            items = _parse_items(content, config)
     except (StatesError, ValueError) as error:
         raise StatesError(ITEM_READER_FAILED, f"The ItemReader could not read items from {reader['Resource']}: {error}") from None
     limit = config.get("MaxItems")

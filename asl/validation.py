@@ -21,6 +21,7 @@ from . import intrinsics
 from .choice_rules import COMPARISONS, OPERATORS, TYPE_TESTS
 from .clock import parse_timestamp
 from .definition import DefinitionLoadError, load
+from .distributed_map import PUT_OBJECT
 from .errors import ALL, PREDEFINED
 from .paths import InvalidPath, parse_path, parse_reference_path
 from .query_jsonata import JsonataSyntaxError, check_syntax, is_expression, is_partial_expression
@@ -539,8 +540,7 @@ class _Checker:
         if "ItemReader" in spec:
             self.item_reader(spec["ItemReader"], f"{pointer}/ItemReader", language)
         if "ResultWriter" in spec:
-            self.report(f"{pointer}/ResultWriter", "ResultWriter (writing Map results to S3) is not supported by "
-                        "the local interpreter; remove it to run this definition locally", "UNSUPPORTED_LOCALLY")
+            self.result_writer(spec["ResultWriter"], f"{pointer}/ResultWriter")
 
     def processor_config(self, config: Any, pointer: str) -> None:
         if config is None:
@@ -571,6 +571,14 @@ class _Checker:
                 self.path(batcher[field + "Path"], f"{pointer}/{field}Path", field + "Path")
         if "BatchInput" in batcher and language == JSONPATH:
             self.payload_template(batcher["BatchInput"], f"{pointer}/BatchInput", "BatchInput")
+
+    def result_writer(self, writer: Any, pointer: str) -> None:
+        if not isinstance(writer, dict) or writer.get("Resource") != PUT_OBJECT:
+            self.report(pointer, f"ResultWriter needs \"Resource\": \"{PUT_OBJECT}\" and Parameters with a Bucket")
+            return
+        self.unknown_fields(writer, {"Resource", "Parameters", "Arguments"}, pointer, "ResultWriter")
+        if "Parameters" in writer:
+            self.payload_template(writer["Parameters"], f"{pointer}/Parameters", "Parameters")
 
     def item_reader(self, reader: Any, pointer: str, language: str) -> None:
         if not isinstance(reader, dict) or not isinstance(reader.get("Resource"), str):

@@ -119,13 +119,29 @@ class MemoryStorage:
 
 
 class MemoryS3Client:
-    """The one S3 call the serializer makes, answered from a :class:`MemoryStorage`."""
+    """The S3 calls the serializer and the batch Distributed Map make, answered from a :class:`MemoryStorage`."""
 
-    def __init__(self, storage: MemoryStorage):
+    page_size = 1000  # ListObjectsV2's MaxKeys default
+
+    def __init__(self, storage: MemoryStorage, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
         self.storage = storage
+        self.clock = clock  # memory keeps no modification times: a listing says "now"
 
     def get_object(self, *, Bucket: str, Key: str) -> dict:
         return {"Body": io.BytesIO(self.storage.get(layout.uri(Bucket, Key)))}
+
+    def put_object(self, *, Bucket: str, Key: str, Body: bytes) -> dict:
+        self.storage.put(layout.uri(Bucket, Key), Body)
+        return {}
+
+    def list_objects_v2(self, *, Bucket: str, Prefix: str = "", ContinuationToken: str | None = None) -> dict:
+        listed = list(self.storage.list(layout.uri(Bucket, Prefix)))
+        start = int(ContinuationToken or 0)
+        page, truncated = listed[start:start + self.page_size], start + self.page_size < len(listed)
+        contents = [{"Key": S3Uri.parse(entry.uri).key, "Size": entry.size, "ETag": f'"{entry.etag}"',
+                     "LastModified": self.clock(), "StorageClass": "STANDARD"} for entry in page]
+        return {"Contents": contents, "IsTruncated": truncated,
+                **({"NextContinuationToken": str(start + self.page_size)} if truncated else {})}
 
 
 class MemoryRuntimeClient:
@@ -265,6 +281,39 @@ class MemoryBackend(Backend):
         execution = StateMachine(workflow.definition, name=workflow.state_machine).execute(
             execution_input, resources=resources, name=name or str(uuid.uuid4()))
         return ExecutionOutcome.of(execution, execution_input)
+
+    def batch(self, source_uri: str, *, out_uri: str | None = None, threshold: float = DEFAULT_THRESHOLD,
+              endpoint_name: str = DEFAULT_ENDPOINT):
+        """The real batch state machine and child, S3 answered from memory; each body judged by ``predict``.
+
+        A body that is not an image is the endpoint's ModelError, as the local container refuses it.
+        """
+        from scones.batch import execution_input, locations, run_batch_machine
+        from scones.batch_child import ModelError, concurrent_reads
+        from scones.images import ImageDecodeError, decode_image
+        from scones.staged_bucket import read_class_names
+        from scones.workflow_functions import BATCH_FUNCTION
+
+        if endpoint_name not in self.endpoints:
+            raise NotFound(f"Endpoint {endpoint_name} of account {ACCOUNT} not found.")
+
+        def classify(bodies):
+            answers = []
+            for body in bodies:
+                try:
+                    decode_image(body)
+                    answers.append(list(self.predict(body)))
+                except ImageDecodeError as error:
+                    answers.append(ModelError(str(error)))
+            return answers
+
+        source, out = locations(source_uri, out_uri)
+        return run_batch_machine(
+            execution_input(source, out, threshold, read_class_names(self.storage, self.bucket)),
+            read=concurrent_reads(lambda bucket, key: self.storage.get(layout.uri(bucket, key)), 1),
+            classify=classify, function_arn=f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{BATCH_FUNCTION}",
+            s3_client=MemoryS3Client(self.storage, self.clock), storage=self.storage, region=self.region,
+            account=ACCOUNT)
 
     def cleanup(self, *, dry_run: bool = False, delete_data: bool = False) -> CleanupReport:
         report = CleanupReport(dry_run=dry_run, deleted=[f"endpoint {name}" for name in sorted(self.endpoints)])

@@ -25,6 +25,7 @@ from scones.inferences import DEFAULT_THRESHOLD
 from scones.class_names import DEFAULT_CLASSES
 
 if TYPE_CHECKING:
+    from scones.batch import BatchReport
     from scones.capture import CaptureConfig
     from scones.hyperparameters import Hyperparameters
     from scones.staged_bucket import StageReport
@@ -217,6 +218,17 @@ class Backend(abc.ABC):
     def start_execution(self, workflow: WorkflowInfo, execution_input: dict, *,
                         name: str | None = None) -> ExecutionOutcome:
         """Run one execution of ``workflow`` to its end: status, output, error, cause and the history."""
+
+    # -------------------------------------------------------------- batch
+
+    @abc.abstractmethod
+    def batch(self, source_uri: str, *, out_uri: str | None = None, threshold: float = DEFAULT_THRESHOLD,
+              endpoint_name: str = DEFAULT_ENDPOINT) -> "BatchReport":
+        """Classify every image under ``source_uri`` (an ``s3://BUCKET/PREFIX/``) with the batch Distributed Map.
+
+        Results go under ``out_uri`` (None: ``s3://BUCKET/batch-results/``):
+        the Map Run's ResultWriter files, ``records.json`` and ``summary.json``.
+        """
 
     @abc.abstractmethod
     def cleanup(self, *, dry_run: bool = False, delete_data: bool = False) -> CleanupReport:

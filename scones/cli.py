@@ -447,6 +447,33 @@ def describe_threshold(configured: float | None) -> str:
 @cli.command()
 @backend_options
 @bucket_option
+@endpoint_option
+@threshold_option
+@click.argument("source", metavar="s3://BUCKET/PREFIX/")
+@click.option("--out", "out_uri", default=None, metavar="S3_URI",
+              help="Where the results go (default: s3://BUCKET/batch-results/ of the source's bucket).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary and failures as JSON.")
+def batch(backend_name, endpoint_url, region, bucket, endpoint_name, threshold, source, out_uri, as_json):
+    """Classify every image under an S3 prefix with a Distributed Map (ItemReader, ItemBatcher, ResultWriter)."""
+    with open_backend(backend_name, endpoint_url, region, bucket) as backend:
+        report = backend.batch(source, out_uri=out_uri, threshold=threshold, endpoint_name=endpoint_name)
+        if as_json:
+            click.echo(json.dumps({**report.summary, "failures": [vars(f) for f in report.failures]}, indent=2))
+            return
+        summary = report.summary
+        classes = ", ".join(f"{name} {count}" for name, count in summary["per_class"].items()) or "none"
+        click.echo(f"{summary['images']} images: {summary['classified']} classified ({classes}), "
+                   f"{summary['passed']} passed the threshold {summary['threshold']}, {summary['failed']} failed")
+        for failure in report.failures:
+            click.echo(f"failed {failure.key}: {failure.error}: {failure.cause}")
+        click.echo(f"records: {report.records_uri}")
+        click.echo(f"summary: {report.summary_uri}")
+        click.echo(f"manifest: {report.manifest_uri}")
+
+
+@cli.command()
+@backend_options
+@bucket_option
 @click.option("--dry-run", is_flag=True, help="Only say what would be deleted.")
 @click.option("--delete-data", is_flag=True, help="Also delete the staged data, models and captures.")
 def cleanup(backend_name, endpoint_url, region, bucket, dry_run, delete_data):

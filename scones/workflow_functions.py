@@ -15,9 +15,14 @@ FUNCTIONS = {
     "classifyImage": "ClassifyImageArn",
     "filterInferences": "FilterInferencesArn",
 }
+# `scones batch`: its state machine (asl/scones_batch.asl.json) and the one function its children call.
+BATCH_MACHINE_NAME = "scones-batch"
+BATCH_FUNCTION = "classifyBatch"
+BATCH_FUNCTION_PLACEHOLDER = "ClassifyBatchArn"
 # Which handler module in lambdas/ each function runs.
 HANDLER_MODULES = {
     "serializeImageData": "serialize_image_data",
     "classifyImage": "classify_image",
     "filterInferences": "filter_inferences",
+    BATCH_FUNCTION: "classify_batch",
 }

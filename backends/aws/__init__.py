@@ -351,6 +351,47 @@ class AwsBackend(Backend):
             return run_execution(self.client("stepfunctions"), workflow.state_machine, execution_input, name=execution_name,
                                  poller=self.poller)
 
+    # ------------------------------------------------------------------ batch
+
+    def deploy_batch(self, *, source: S3Uri, out: S3Uri, endpoint_name: str = DEFAULT_ENDPOINT) -> str:
+        """classifyBatch, its role, and the batch Distributed Map and its role, for ``source`` → ``out``; idempotent.
+
+        Returns the state machine's ARN.
+        """
+        from scones.backends.aws.iam_policies import batch_role_specs
+        from scones.batch import filled_definition
+        from scones.workflow_functions import BATCH_FUNCTION
+
+        function_role, machine_role = batch_role_specs(self.scope, source=source, out=out, endpoint_name=endpoint_name)
+        function = FunctionSpec(name=self.scope.function_name(BATCH_FUNCTION),
+                                package=package_handler(HANDLER_MODULES[BATCH_FUNCTION]),
+                                role_arn=self._ensure_role(function_role), environment={"ENDPOINT_NAME": endpoint_name},
+                                description="Scones batch: classifies one batch of images from S3")
+        with aws_errors(f"deploying the Lambda function {function.name}"):
+            function_arn = ensure_function(self.client("lambda"), self.scope, function, poller=self.poller,
+                                           log=self.log)
+        role_arn = self._ensure_role(machine_role)
+        with aws_errors(f"deploying the state machine {self.scope.batch_state_machine_name}"):
+            return ensure_state_machine(self.client("stepfunctions"), self.scope,
+                                        definition=filled_definition(function_arn), role_arn=role_arn,
+                                        poller=self.poller, log=self.log, batch=True)
+
+    def batch(self, source_uri: str, *, out_uri: str | None = None, threshold: float = DEFAULT_THRESHOLD,
+              endpoint_name: str = DEFAULT_ENDPOINT):
+        """A real Distributed Map: deploy it (idempotent), run one execution to its end, read its results."""
+        from scones.batch import BatchFailed, collect_results, execution_input, locations
+
+        source, out = locations(source_uri, out_uri)
+        arn = self.deploy_batch(source=source, out=out, endpoint_name=endpoint_name)
+        execution = execution_input(source, out, threshold, read_class_names(self.storage, self.bucket))
+        name = sdk.unique_name("scones-batch")
+        with aws_errors(f"batch execution {name}"):
+            outcome = run_execution(self.client("stepfunctions"), arn, execution, name=name, poller=self.poller)
+        if outcome.status != "SUCCEEDED":
+            raise BatchFailed(f"the batch over {source} failed ({outcome.status}): {outcome.error}: {outcome.cause}")
+        details = outcome.output["ResultWriterDetails"]
+        return collect_results(self.storage, f"s3://{details['Bucket']}/{details['Key']}", execution["threshold"])
+
     def cleanup(self, *, dry_run: bool = False, delete_data: bool = False) -> CleanupReport:
         """Delete everything tagged with this project (data only with ``delete_data``); never anything else."""
         with aws_errors("cleaning up"):

@@ -7,6 +7,9 @@ AWSLambda_FullAccess; these grant only what each piece does:
 - classifyImage invokes one endpoint;
 - filterInferences only writes its own logs;
 - the state machine invokes those three functions;
+- ``scones batch``'s function reads the source prefix and invokes the endpoint, and its
+  state machine lists the source prefix, starts its own child executions, invokes
+  that function and writes the results under the output prefix;
 - SageMaker reads the staged channels and the models, writes models and captures,
   pulls the algorithm's image, and writes its own logs and metrics.
 
@@ -21,7 +24,8 @@ from typing import Sequence
 
 from scones import bucket_layout as layout
 from scones.backends.aws.naming import SAGEMAKER_ROLE, WORKFLOW_ROLE, Scope
-from scones.workflow_functions import FUNCTIONS
+from scones.s3_uri import S3Uri
+from scones.workflow_functions import BATCH_FUNCTION, FUNCTIONS
 
 VERSION = "2012-10-17"
 # What SageMaker reads and writes in the bucket (the layout staging and training use).
@@ -109,6 +113,43 @@ def sagemaker_execution_policy(scope: Scope, bucket: str, image_repository_arn: 
     )
 
 
+BATCH_ROLE = "batch"
+
+
+def _prefix_pattern(location: S3Uri) -> str:
+    return f"{location.key.strip('/')}/*" if location.key.strip("/") else "*"
+
+
+def batch_function_policy(scope: Scope, source: S3Uri, endpoint_name: str) -> dict:
+    """classifyBatch reads the images under the source prefix and invokes one endpoint."""
+    return document(
+        {"Sid": "ReadImages", "Effect": "Allow", "Action": "s3:GetObject",
+         "Resource": scope.object_arn(source.bucket, _prefix_pattern(source))},
+        {"Sid": "InvokeEndpoint", "Effect": "Allow", "Action": "sagemaker:InvokeEndpoint",
+         "Resource": scope.endpoint_arn(endpoint_name)},
+        function_logs_statement(scope, BATCH_FUNCTION),
+    )
+
+
+def batch_machine_policy(scope: Scope, source: S3Uri, out: S3Uri) -> dict:
+    """The Distributed Map: list the source, run its children, invoke classifyBatch, write the results."""
+    function = scope.function_arn(BATCH_FUNCTION)
+    return document(
+        {"Sid": "RunChildExecutions", "Effect": "Allow", "Action": "states:StartExecution",
+         "Resource": scope.batch_state_machine_arn},
+        {"Sid": "WatchChildExecutions", "Effect": "Allow",
+         "Action": ["states:DescribeExecution", "states:StopExecution"],
+         "Resource": scope.batch_executions_arn},
+        {"Sid": "InvokeClassifyBatch", "Effect": "Allow", "Action": "lambda:InvokeFunction",
+         "Resource": [function, f"{function}:*"]},
+        {"Sid": "ListSource", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": scope.bucket_arn(source.bucket),
+         "Condition": {"StringLike": {"s3:prefix": [source.key + "*"]}}},
+        {"Sid": "WriteResults", "Effect": "Allow",
+         "Action": ["s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"],
+         "Resource": scope.object_arn(out.bucket, _prefix_pattern(out))},
+    )
+
+
 @dataclass(frozen=True)
 class RoleSpec:
     """One role Scones creates: its name, who may assume it, and its one inline policy."""
@@ -153,3 +194,16 @@ def all_role_specs(scope: Scope, *, bucket: str, endpoint_name: str, image_repos
     return [sagemaker_role_spec(scope, bucket=bucket, image_repository_arn=image_repository_arn),
             *lambda_role_specs(scope, bucket=bucket, endpoint_name=endpoint_name, image_prefixes=image_prefixes),
             workflow_role_spec(scope)]
+
+
+def batch_role_specs(scope: Scope, *, source: S3Uri, out: S3Uri, endpoint_name: str) -> tuple[RoleSpec, RoleSpec]:
+    """(classifyBatch's role, the batch state machine's role)."""
+    function = RoleSpec(BATCH_FUNCTION, scope.role_name(BATCH_FUNCTION), trust_policy("lambda.amazonaws.com"),
+                        batch_function_policy(scope, source, endpoint_name),
+                        f"Scones: runs the {BATCH_FUNCTION} Lambda function of scones batch")
+    machine = RoleSpec(BATCH_ROLE, scope.role_name(BATCH_ROLE),
+                       trust_policy("states.amazonaws.com", source_account=scope.account,
+                                    source_arn=scope.state_machine_arn_pattern),
+                       batch_machine_policy(scope, source, out),
+                       "Scones: the scones batch Distributed Map lists, classifies and writes results")
+    return function, machine

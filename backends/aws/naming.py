@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from scones.errors import InputError
-from scones.workflow_functions import FUNCTIONS, WORKFLOW_NAME
+from scones.workflow_functions import BATCH_FUNCTION, BATCH_MACHINE_NAME, FUNCTIONS, WORKFLOW_NAME
 
 # Every resource Scones creates carries this tag; cleanup deletes nothing without it.
 PROJECT_TAG = "scones:project"
@@ -61,8 +61,8 @@ class Scope:
     # ------------------------------------------------------------------ names
 
     def function_name(self, logical: str) -> str:
-        if logical not in FUNCTIONS:
-            raise InputError(f"unknown function {logical!r}; Scones deploys {', '.join(FUNCTIONS)}")
+        if logical not in FUNCTIONS and logical != BATCH_FUNCTION:
+            raise InputError(f"unknown function {logical!r}; Scones deploys {', '.join([*FUNCTIONS, BATCH_FUNCTION])}")
         return f"{self.prefix}{logical}"
 
     def role_name(self, purpose: str) -> str:
@@ -75,6 +75,10 @@ class Scope:
     @property
     def state_machine_name(self) -> str:
         return f"{self.prefix}{WORKFLOW_NAME}"
+
+    @property
+    def batch_state_machine_name(self) -> str:
+        return f"{self.prefix}{BATCH_MACHINE_NAME}"
 
     # ------------------------------------------------------------------- ARNs
 
@@ -99,6 +103,15 @@ class Scope:
     @property
     def state_machine_arn(self) -> str:
         return f"arn:{self.partition}:states:{self.region}:{self.account}:stateMachine:{self.state_machine_name}"
+
+    @property
+    def batch_state_machine_arn(self) -> str:
+        return f"arn:{self.partition}:states:{self.region}:{self.account}:stateMachine:{self.batch_state_machine_name}"
+
+    @property
+    def batch_executions_arn(self) -> str:
+        """The batch machine's executions, its Distributed Map's child executions among them."""
+        return f"arn:{self.partition}:states:{self.region}:{self.account}:execution:{self.batch_state_machine_name}*"
 
     @property
     def state_machine_arn_pattern(self) -> str:

@@ -29,22 +29,23 @@ def _tags(sfn, arn: str) -> dict:
 
 
 def ensure_state_machine(sfn, scope: Scope, *, definition: dict, role_arn: str, poller: Poller,
-                         log: Callable[[str], None]) -> str:
-    """Create the state machine, or update it when its definition or role differ; returns its ARN."""
-    arn = scope.state_machine_arn
+                         log: Callable[[str], None], batch: bool = False) -> str:
+    """Create the state machine (the workflow's, or with ``batch`` the batch one), or update it; returns its ARN."""
+    arn = scope.batch_state_machine_arn if batch else scope.state_machine_arn
+    name = scope.batch_state_machine_name if batch else scope.state_machine_name
     try:
         current = sfn.describe_state_machine(stateMachineArn=arn)
     except botocore.exceptions.ClientError as error:
         if not is_not_found(error):
             raise
         created = poller.retry_while_role_propagates(lambda: sfn.create_state_machine(
-            name=scope.state_machine_name, definition=json.dumps(definition), roleArn=role_arn,
+            name=name, definition=json.dumps(definition), roleArn=role_arn,
             type=STATE_MACHINE_TYPE, tags=scope.tag_list_lower))
-        log(f"state machine {scope.state_machine_name} created")
+        log(f"state machine {name} created")
         return created["stateMachineArn"]
     if not scope.owns(_tags(sfn, arn)):
         raise SconesAwsError(
-            f"a state machine named {scope.state_machine_name} exists but is not tagged {PROJECT_TAG}={scope.project}",
+            f"a state machine named {name} exists but is not tagged {PROJECT_TAG}={scope.project}",
             "Scones does not modify state machines it did not create: pass a different --name-prefix",
             code="NotScones")
     changes = {}
@@ -54,7 +55,7 @@ def ensure_state_machine(sfn, scope: Scope, *, definition: dict, role_arn: str, 
         changes["roleArn"] = role_arn
     if changes:
         poller.retry_while_role_propagates(lambda: sfn.update_state_machine(stateMachineArn=arn, **changes))
-        log(f"state machine {scope.state_machine_name}: {' and '.join(sorted(changes))} updated")
+        log(f"state machine {name}: {' and '.join(sorted(changes))} updated")
     return arn
 
 

@@ -250,6 +250,32 @@ class LocalBackend(Backend):
         execution = machine.execute(execution_input, resources=resources, name=name or str(uuid.uuid4()))
         return ExecutionOutcome.of(execution, execution_input)
 
+    # ------------------------------------------------------------------ batch
+
+    def batch(self, source_uri: str, *, out_uri: str | None = None, threshold: float = DEFAULT_THRESHOLD,
+              endpoint_name: str = DEFAULT_ENDPOINT):
+        """The batch Distributed Map in the ASL interpreter; each batch goes to the endpoint's model in one pass.
+
+        The endpoint is loaded into this process from its record (as ``scones
+        invoke`` finds it), and a child reads its objects with signed GETs
+        (:mod:`.signed_reads`) and hands its whole batch to the model's
+        container: one decode per image, one forward pass per batch. Batch
+        classifications are not captured (Data Capture records real-time traffic).
+        """
+        from scones.backends.local.signed_reads import SignedReader
+        from scones.batch import execution_input, locations, run_batch_machine
+        from scones.batch_child import concurrent_reads
+        from scones.staged_bucket import read_class_names
+        from scones.workflow_functions import BATCH_FUNCTION
+
+        source, out = locations(source_uri, out_uri)
+        endpoint = self._endpoint_server().resolver.resolve(endpoint_name)
+        return run_batch_machine(
+            execution_input(source, out, threshold, read_class_names(self.storage, self.bucket)),
+            read=concurrent_reads(SignedReader(self.storage.client).get, self.storage.concurrency),
+            classify=model_errors(endpoint.classify_many), function_arn=self.function_arn(BATCH_FUNCTION),
+            s3_client=self.storage.client, storage=self.storage, region=self.region, account=LOCAL_ACCOUNT)
+
     # ---------------------------------------------------------------- cleanup
 
     def cleanup(self, *, dry_run: bool = False, delete_data: bool = False) -> CleanupReport:
@@ -278,6 +304,18 @@ class LocalBackend(Backend):
             if self._embedded is not None:
                 self._embedded.stop()
                 self._embedded = None
+
+
+def model_errors(classify_many):
+    """The container's per-image errors as the ModelError InvokeEndpoint would raise for them."""
+    from scones.backends.local.inference_container import ContainerError
+    from scones.batch_child import ModelError
+
+    def classify(bodies):
+        return [ModelError(answer.message) if isinstance(answer, ContainerError) else answer
+                for answer in classify_many(bodies)]
+
+    return classify
 
 
 def training_job_name() -> str:

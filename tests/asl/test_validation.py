@@ -237,10 +237,14 @@ def test_variable_names_in_assign():
     assert pointers(definition) == ["/States/A/Assign/1bad", "/States/A/Assign/states"]
 
 
-def test_result_writer_is_reported_as_unsupported_locally():
-    definition = machine(M={"Type": "Map", "ItemProcessor": {"StartAt": "Z", "States": {"Z": {"Type": "Succeed"}}},
-                            "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject"}, "End": True})
-    assert [(d.pointer, d.code) for d in validate(definition)] == [("/States/M/ResultWriter", "UNSUPPORTED_LOCALLY")]
+def test_result_writer_needs_s3_put_object():
+    def writer(result_writer):
+        return machine(M={"Type": "Map", "ItemProcessor": {"StartAt": "Z", "States": {"Z": {"Type": "Succeed"}}},
+                          "ResultWriter": result_writer, "End": True})
+
+    assert validate(writer({"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "b"}})) == []
+    assert pointers(writer({"Resource": "arn:aws:states:::s3:getObject"})) == ["/States/M/ResultWriter"]
+    assert pointers(writer({"Resource": "arn:aws:states:::s3:putObject", "Bukket": "b"})) == ["/States/M/ResultWriter/Bukket"]
 
 
 def test_validate_reports_unparseable_text():
