@@ -282,12 +282,13 @@ class MemoryBackend(Backend):
             execution_input, resources=resources, name=name or str(uuid.uuid4()))
         return ExecutionOutcome.of(execution, execution_input)
 
-    def batch(self, source_uri: str, *, out_uri: str | None = None, threshold: float = DEFAULT_THRESHOLD,
+    def batch(self, source_uri: str, *, out_uri: str | None = None, threshold: float | None = None,
               endpoint_name: str = DEFAULT_ENDPOINT):
         """The real batch state machine and child, S3 answered from memory; each body judged by ``predict``.
 
         A body that is not an image is the endpoint's ModelError, as the local container refuses it.
         """
+        threshold = effective_threshold(threshold, self.filter_threshold())
         from scones.batch import execution_input, locations, run_batch_machine
         from scones.batch_child import ModelError, concurrent_reads
         from scones.images import ImageDecodeError, decode_image

@@ -222,7 +222,7 @@ class Backend(abc.ABC):
     # -------------------------------------------------------------- batch
 
     @abc.abstractmethod
-    def batch(self, source_uri: str, *, out_uri: str | None = None, threshold: float = DEFAULT_THRESHOLD,
+    def batch(self, source_uri: str, *, out_uri: str | None = None, threshold: float | None = None,
               endpoint_name: str = DEFAULT_ENDPOINT) -> "BatchReport":
         """Classify every image under ``source_uri`` (an ``s3://BUCKET/PREFIX/``) with the batch Distributed Map.
 

@@ -376,9 +376,10 @@ class AwsBackend(Backend):
                                         definition=filled_definition(function_arn), role_arn=role_arn,
                                         poller=self.poller, log=self.log, batch=True)
 
-    def batch(self, source_uri: str, *, out_uri: str | None = None, threshold: float = DEFAULT_THRESHOLD,
+    def batch(self, source_uri: str, *, out_uri: str | None = None, threshold: float | None = None,
               endpoint_name: str = DEFAULT_ENDPOINT):
         """A real Distributed Map: deploy it (idempotent), run one execution to its end, read its results."""
+        threshold = effective_threshold(threshold, self.filter_threshold())
         from scones.batch import BatchFailed, collect_results, execution_input, locations
 
         source, out = locations(source_uri, out_uri)

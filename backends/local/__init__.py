@@ -252,7 +252,7 @@ class LocalBackend(Backend):
 
     # ------------------------------------------------------------------ batch
 
-    def batch(self, source_uri: str, *, out_uri: str | None = None, threshold: float = DEFAULT_THRESHOLD,
+    def batch(self, source_uri: str, *, out_uri: str | None = None, threshold: float | None = None,
               endpoint_name: str = DEFAULT_ENDPOINT):
         """The batch Distributed Map in the ASL interpreter; each batch goes to the endpoint's model in one pass.
 
@@ -262,6 +262,7 @@ class LocalBackend(Backend):
         container: one decode per image, one forward pass per batch. Batch
         classifications are not captured (Data Capture records real-time traffic).
         """
+        threshold = effective_threshold(threshold, self.filter_threshold())
         from scones.backends.local.signed_reads import SignedReader
         from scones.batch import execution_input, locations, run_batch_machine
         from scones.batch_child import concurrent_reads
