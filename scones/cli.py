@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import traceback
+from typing import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -339,20 +340,28 @@ def deploy(backend_name, endpoint_url, region, bucket, endpoint_name, model_uri,
         if info.served_by_this_process:
             console.print("serving until Ctrl-C (captures go to "
                           f"{info.capture.destination_s3_uri}/{info.name}/{info.variant}/)")
-            wait_for_interrupt()
+            from scones.backends.local.endpoint_records import RECORD_CHECK_SECONDS, still_recorded
+
+            if not wait_for_interrupt(lambda: still_recorded(backend.storage, backend.bucket, info.name),
+                                      every=RECORD_CHECK_SECONDS):
+                console.print(f"endpoint {info.name} was deleted (`scones cleanup`): stopping")
             backend.delete_endpoint(info.name)
             console.print(f"endpoint {info.name} stopped; its captures are flushed")
 
 
-def wait_for_interrupt() -> None:
+def wait_for_interrupt(still_wanted: Callable[[], bool] = lambda: True, every: float = 1.0) -> bool:
+    """Until Ctrl-C, SIGTERM, or ``still_wanted()`` turning False (checked ``every`` seconds); False for the last."""
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *args: stop.set())
     try:
-        stop.wait()
+        while not stop.wait(every):
+            if not still_wanted():
+                return False
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+    return True
 
 
 @cli.command()

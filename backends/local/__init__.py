@@ -281,15 +281,22 @@ class LocalBackend(Backend):
 
     def cleanup(self, *, dry_run: bool = False, delete_data: bool = False) -> CleanupReport:
         """Stop and forget every recorded endpoint; with ``delete_data``, remove the workflow's data too."""
-        from scones.backends.local.endpoint_records import list_endpoints
+        from scones.backends.local.endpoint_records import STOP_WAIT_SECONDS, list_endpoints, stops_serving
 
         report = CleanupReport(dry_run=dry_run)
         if not self.storage.bucket_exists(self.bucket):
             return report
         for record in list_endpoints(self.storage, self.bucket):
-            report.deleted.append(f"endpoint {record.name}")
-            if not dry_run:
-                self.delete_endpoint(record.name)
+            served_here = self._server is not None and self._server.url == record.url
+            if dry_run:
+                report.deleted.append(f"endpoint {record.name}")
+                continue
+            self.delete_endpoint(record.name)
+            if served_here or stops_serving(record.url, within_seconds=STOP_WAIT_SECONDS):
+                report.deleted.append(f"endpoint {record.name}")
+            else:
+                report.deleted.append(f"endpoint {record.name} (record only: it is orphaned, still served at "
+                                      f"{record.url} by a `scones deploy` that did not stop; press Ctrl-C there)")
         if delete_data:
             report.deleted += delete_scones_data(self.storage, self.bucket, dry_run=dry_run)
         return report

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,13 +22,16 @@ from scones import bucket_layout as layout
 from scones.backend import DEFAULT_VARIANT, EndpointInfo
 from scones.capture import CaptureConfig, format_inference_time, parse_inference_time
 from scones.s3_uri import S3Uri
-from scones.storage import NoSuchObject, Storage
+from scones.storage import NoSuchObject, Storage, StorageError
 
 RECORD_FORMAT = "scones-endpoint/1"
 LOCAL_INSTANCE_TYPE = "local"
 IN_SERVICE = "InService"
 # CreateEndpoint's EndpointName: 1-63 characters, alphanumerics and inner hyphens.
 ENDPOINT_NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+# How often a serving `scones deploy` checks that its record is still there, and how long cleanup waits for it.
+RECORD_CHECK_SECONDS = 1.0
+STOP_WAIT_SECONDS = 10.0
 # The account id the local endpoint reports in AWS's messages.
 LOCAL_ACCOUNT_ID = "000000000000"
 
@@ -147,3 +153,33 @@ def delete_endpoint_record(storage: Storage, bucket: str, name: str) -> bool:
         return False
     storage.delete([uri])
     return True
+
+
+def still_recorded(storage: Storage, bucket: str, name: str) -> bool:
+    """Whether ``name`` still has a record: a serving ``scones deploy`` stops when cleanup removes it.
+
+    An S3 that does not answer says nothing about the record: serving goes on.
+    """
+    try:
+        return storage.exists(record_uri(bucket, name))
+    except StorageError:
+        return True
+
+
+def stops_serving(url: str, *, within_seconds: float, clock=time.monotonic, pause=time.sleep) -> bool:
+    """Whether nothing answers ``url``'s ``/ping`` any more, or stops answering within ``within_seconds``.
+
+    Cleanup deletes a record another process serves, then asks this: that
+    process notices within :data:`RECORD_CHECK_SECONDS` and stops. False means
+    it is still serving (orphaned): cleanup says so rather than call it deleted.
+    """
+    deadline = clock() + within_seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/ping", timeout=1):
+                pass
+        except (urllib.error.URLError, ConnectionError, OSError):
+            return True
+        if clock() >= deadline:
+            return False
+        pause(0.2)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import signal
 import subprocess
 import sys
+import threading
+from datetime import datetime, timezone
 
 import pytest
 
@@ -70,3 +73,50 @@ def test_deploy_of_a_broken_model_is_one_line(s3_endpoint_url, bucket, storage):
     assert (deployed.returncode, deployed.stdout) == (1, "")  # a user error, as every SconesError
     [error] = deployed.stderr.splitlines()[1:]  # after the line naming the S3 used
     assert error.startswith(f"error: the model {broken} could not be loaded: model.tar.gz is not a tar.gz archive")
+
+
+def test_cleanup_stops_a_serving_deploy_process(served, s3_endpoint_url, bucket):
+    process, _ = served
+    cleaned = scones("cleanup", "--endpoint-url", s3_endpoint_url, "--bucket", bucket)
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert cleaned.stdout.splitlines() == ["deleted endpoint scones-endpoint"]
+    assert process.wait(timeout=30) == 0  # it noticed its record was gone, flushed and exited
+    said = process.stderr.read()
+    assert "endpoint scones-endpoint was deleted (`scones cleanup`): stopping" in said
+    assert "endpoint scones-endpoint stopped; its captures are flushed" in said
+
+
+@pytest.fixture
+def stubborn_server():
+    """Something that answers /ping on loopback and never stops: a serving process cleanup cannot reach."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), PingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+class PingHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_cleanup_calls_an_endpoint_still_served_after_its_record_is_gone_orphaned(
+        stubborn_server, s3_endpoint_url, bucket, storage, monkeypatch):
+    from scones.backends.local import LocalBackend, endpoint_records
+
+    monkeypatch.setattr(endpoint_records, "STOP_WAIT_SECONDS", 0.5)
+    endpoint_records.record_endpoint(storage, bucket, endpoint_records.EndpointRecord(
+        name="scones-endpoint", model_uri=f"s3://{bucket}/models/m/output/model.tar.gz", url=stubborn_server,
+        created=datetime.now(timezone.utc)))
+    with LocalBackend(endpoint_url=s3_endpoint_url, bucket=bucket) as backend:
+        report = backend.cleanup()
+    assert report.deleted == [f"endpoint scones-endpoint (record only: it is orphaned, still served at "
+                              f"{stubborn_server} by a `scones deploy` that did not stop; press Ctrl-C there)"]
+    assert not storage.exists(f"s3://{bucket}/scones/endpoints/scones-endpoint.json")
