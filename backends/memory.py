@@ -29,7 +29,7 @@ from scones.backend import (
     CleanupReport,
     EndpointInfo,
     ExecutionOutcome,
-    NO_CLOUDWATCH,
+    InProcessWorkflow,
     Log,
     TrainingOutcome,
     WorkflowInfo,
@@ -38,7 +38,7 @@ from scones.capture import CaptureConfig, build_record, is_sampled
 from scones.class_names import DEFAULT_CLASSES
 from scones.errors import InputError, NotFound
 from scones.function_environment import configured_handler
-from scones.filter_configuration import effective_threshold, read_local_threshold, write_local_threshold
+from scones.filter_configuration import effective_threshold, write_local_threshold
 from scones.hyperparameters import Hyperparameters
 from scones.inferences import top_class
 from scones.s3_uri import S3Uri
@@ -154,7 +154,7 @@ class MemoryRuntimeClient:
         return {"Body": io.BytesIO(self.backend.invoke_endpoint_body(EndpointName, Body, ContentType))}
 
 
-class MemoryBackend(Backend):
+class MemoryBackend(InProcessWorkflow, Backend):
     name = "memory"
 
     def __init__(self, *, bucket: str = DEFAULT_BUCKET, predict: Callable[[bytes], list[float]] = always_bicycle,
@@ -255,16 +255,6 @@ class MemoryBackend(Backend):
         write_local_threshold(self.storage, self.bucket, threshold)
         return WorkflowInfo(state_machine=WORKFLOW_NAME, functions=functions, definition=definition,
                             endpoint_name=endpoint_name, threshold=threshold)
-
-    def set_threshold(self, threshold: float) -> None:
-        """The same configuration record as the local backend's, in memory."""
-        write_local_threshold(self.storage, self.bucket, threshold)
-
-    def filter_threshold(self) -> float | None:
-        return read_local_threshold(self.storage, self.bucket)
-
-    def publish_low_confidence_share(self, endpoint_name: str, share: float, *, fail_above: float | None = None) -> str:
-        raise InputError(NO_CLOUDWATCH)
 
     def start_execution(self, workflow: WorkflowInfo, execution_input: dict, *,
                         name: str | None = None) -> ExecutionOutcome:

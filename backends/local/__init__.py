@@ -28,7 +28,7 @@ from scones.backend import (
     CleanupReport,
     EndpointInfo,
     ExecutionOutcome,
-    NO_CLOUDWATCH,
+    InProcessWorkflow,
     Log,
     TrainingOutcome,
     WorkflowInfo,
@@ -44,8 +44,7 @@ from scones.capture import CaptureConfig
 from scones.class_names import DEFAULT_CLASSES
 from scones.clients import make_client
 from scones.function_environment import configured_handler
-from scones.errors import InputError
-from scones.filter_configuration import effective_threshold, read_local_threshold, write_local_threshold
+from scones.filter_configuration import effective_threshold, write_local_threshold
 from scones.inferences import check_threshold
 from scones.staged_bucket import StageReport, count_training_images, delete_scones_data, stage_archive
 from scones.storage import Storage, s3_client
@@ -61,7 +60,7 @@ FUNCTION_TIMEOUT_SECONDS = 30
 DEFAULT_SEED = 0
 
 
-class LocalBackend(Backend):
+class LocalBackend(InProcessWorkflow, Backend):
     name = "local"
 
     def __init__(
@@ -226,16 +225,6 @@ class LocalBackend(Backend):
                                      timeout=FUNCTION_TIMEOUT_SECONDS)
             self._compiled[key] = (StateMachine(workflow.definition, name=workflow.state_machine), resources)
         return self._compiled[key]
-
-    def set_threshold(self, threshold: float) -> None:
-        """Rewrite the filter function's configuration record; executions read it when they start."""
-        write_local_threshold(self.storage, self.bucket, threshold)
-
-    def filter_threshold(self) -> float | None:
-        return read_local_threshold(self.storage, self.bucket)
-
-    def publish_low_confidence_share(self, endpoint_name: str, share: float, *, fail_above: float | None = None) -> str:
-        raise InputError(NO_CLOUDWATCH)
 
     def start_execution(self, workflow: WorkflowInfo, execution_input: dict, *,
                         name: str | None = None) -> ExecutionOutcome:
