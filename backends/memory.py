@@ -29,7 +29,6 @@ from scones.backend import (
     CleanupReport,
     EndpointInfo,
     ExecutionOutcome,
-    InProcessWorkflow,
     Log,
     TrainingOutcome,
     WorkflowInfo,
@@ -39,6 +38,7 @@ from scones.class_names import DEFAULT_CLASSES
 from scones.errors import InputError, NotFound
 from scones.function_environment import configured_handler
 from scones.filter_configuration import effective_threshold, write_local_threshold
+from scones.in_process_workflow import InProcessWorkflow
 from scones.hyperparameters import Hyperparameters
 from scones.inferences import top_class
 from scones.s3_uri import S3Uri

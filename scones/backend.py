@@ -264,26 +264,3 @@ def get_backend(name: str = "local", **settings) -> Backend:
     module_name, _, attribute = target.partition(":")
     return getattr(importlib.import_module(module_name), attribute)(**settings)
 
-
-class InProcessWorkflow:
-    """What the backends running the workflow in this process (local, memory) share.
-
-    Their functions' configuration is a record in their own S3
-    (:mod:`scones.filter_configuration`), read when an execution starts; they
-    have no CloudWatch, so ``--fail-above`` (exit 3) is the alarm. (Imports are
-    deferred: this module ships in every Lambda zip, storage and boto3 do not need to.)
-    """
-
-    def set_threshold(self, threshold: float) -> None:
-        from scones.filter_configuration import write_local_threshold
-
-        write_local_threshold(self.storage, self.bucket, threshold)
-
-    def filter_threshold(self) -> float | None:
-        from scones.filter_configuration import read_local_threshold
-
-        return read_local_threshold(self.storage, self.bucket)
-
-    def publish_low_confidence_share(self, endpoint_name: str, share: float, *, fail_above: float | None = None) -> str:
-        raise InputError("--publish-metrics puts CloudWatch metrics and alarms: use it with --backend aws; "
-                         "locally, --fail-above is the alarm (scones monitor exits 3)")

@@ -37,6 +37,8 @@ CAPTURE_SUFFIX = ".jsonl"
 ENDPOINT_RECORDS_PREFIX = "scones/endpoints/"
 FUNCTION_CONFIGURATIONS_PREFIX = "scones/functions/"
 SCONES_PREFIX = "scones/"
+# What one staging wrote: the archive's digest, its state, the listings' MD5s (staged_bucket).
+STAGING_RECORD_KEY = "scones/staging.json"
 
 
 def images_prefix(split: str) -> str:

@@ -10,6 +10,7 @@ run `scones stage`; every key comes from :mod:`scones.bucket_layout`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -24,6 +25,7 @@ from scones.staging import StagedObject, StagePlan, plan_stage
 from scones.storage import NoSuchObject, Storage
 
 STAGE_FIRST = "run `scones stage` first (or pass the right --bucket)"
+STAGING_FORMAT = "scones-staging/1"
 
 
 class StagedDataError(InputError):
@@ -47,20 +49,33 @@ def _changed(batch: Sequence[StagedObject], existing: dict[str, str], bucket: st
     return [obj for obj in batch if existing.get(layout.uri(bucket, obj.key)) != obj.md5]
 
 
+def staging_record(archive_sha256: str, plan: StagePlan, *, finished: bool) -> bytes:
+    """``scones/staging.json``: which archive, which classes, whether it finished, the listings' MD5s."""
+    return json.dumps({"format": STAGING_FORMAT, "archive_sha256": archive_sha256,
+                       "classes": list(plan.classes), "state": "finished" if finished else "unfinished",
+                       "listings": {obj.key: obj.md5 for obj in plan.listings}}, indent=1).encode()
+
+
 def upload_plan(
     plan: StagePlan,
     storage: Storage,
     bucket: str,
     *,
+    archive_sha256: str,
     on_progress: Callable[[int], None] | None = None,
 ) -> StageReport:
     """Upload what is missing or different; images first, listings last.
 
     Before any image is replaced, the listings already there are withdrawn, so
     a run that stops midway never leaves a listing naming images of two
-    stagings: the bucket reads as not staged until a run completes.
+    stagings: the bucket reads as not staged until a run completes. The
+    staging record says which archive was staged: "unfinished" before the
+    first upload, "finished" with the listings' MD5s after the last, so a
+    trainer can refuse a half-done staging or a listing changed since.
     """
     report = StageReport(bucket=bucket, bucket_created=storage.ensure_bucket(bucket))
+    record_uri = layout.uri(bucket, layout.STAGING_RECORD_KEY)
+    storage.put(record_uri, staging_record(archive_sha256, plan, finished=False), content_type="application/json")
     existing = {}
     for prefix in (*(layout.images_prefix(s) for s in layout.SPLITS), *(o.key for o in plan.listings)):
         for stored in storage.list(layout.uri(bucket, prefix)):
@@ -78,6 +93,7 @@ def upload_plan(
         report.uploaded += list(pending)
         if on_progress:
             on_progress(len(batch))
+    storage.put(record_uri, staging_record(archive_sha256, plan, finished=True), content_type="application/json")
     return report
 
 
@@ -98,7 +114,9 @@ def stage_archive(
     plan = plan_stage(read_archive(archive_path), classes)
     if on_plan:
         on_plan(plan)
-    return upload_plan(plan, storage, bucket, on_progress=on_progress)
+    with open(archive_path, "rb") as archive:
+        digest = hashlib.file_digest(archive, "sha256").hexdigest()
+    return upload_plan(plan, storage, bucket, archive_sha256=digest, on_progress=on_progress)
 
 
 def _read_staged(storage: Storage, bucket: str, key: str) -> bytes:
@@ -115,6 +133,32 @@ def check_staged(storage: Storage, bucket: str) -> None:
                if key.endswith(".lst") and not storage.exists(layout.uri(bucket, key))]
     if missing:
         raise NotStaged(f"s3://{bucket}/ has no {' or '.join(missing)}: {STAGE_FIRST}")
+    check_staging_record(storage, bucket)
+
+
+def check_staging_record(storage: Storage, bucket: str) -> None:
+    """Refuse a staging its record calls unfinished, or whose listings changed since it finished.
+
+    A bucket without a record was staged by another tool (the course's
+    notebook, say): its listings are all there is to go by, and are trusted.
+    """
+    uri = layout.uri(bucket, layout.STAGING_RECORD_KEY)
+    try:
+        record = json.loads(storage.get(uri))
+    except NoSuchObject:
+        return
+    except ValueError:
+        raise NotStaged(f"{uri} is not a staging record: run `scones stage` again") from None
+    archive = f"the archive with SHA-256 {str(record.get('archive_sha256'))[:12]}…"
+    if record.get("state") != "finished":
+        raise NotStaged(f"the staging of {archive} into s3://{bucket}/ did not finish ({uri} says "
+                        f"{record.get('state')!r}): run `scones stage` again")
+    listings = record.get("listings") or {}
+    stored = {item.uri: item.etag for key in listings for item in storage.list(layout.uri(bucket, key))}
+    for key, md5 in sorted(listings.items()):
+        if stored.get(layout.uri(bucket, key)) != md5:
+            raise NotStaged(f"s3://{bucket}/{key} is not the listing staged from {archive}: it changed or went "
+                            "after staging; run `scones stage` again")
 
 
 def read_class_names(storage: Storage, bucket: str) -> tuple[str, ...] | None:

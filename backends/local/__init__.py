@@ -28,7 +28,6 @@ from scones.backend import (
     CleanupReport,
     EndpointInfo,
     ExecutionOutcome,
-    InProcessWorkflow,
     Log,
     TrainingOutcome,
     WorkflowInfo,
@@ -45,6 +44,7 @@ from scones.class_names import DEFAULT_CLASSES
 from scones.clients import make_client
 from scones.function_environment import configured_handler
 from scones.filter_configuration import effective_threshold, write_local_threshold
+from scones.in_process_workflow import InProcessWorkflow
 from scones.inferences import check_threshold
 from scones.staged_bucket import StageReport, count_training_images, delete_scones_data, stage_archive
 from scones.storage import Storage, s3_client

@@ -40,7 +40,7 @@ from scones.model_artifact import (
     ModelMetadata,
     build_model_tarball,
 )
-from scones.staged_bucket import class_names_for
+from scones.staged_bucket import check_staging_record, class_names_for
 from scones.storage import NoSuchObject, Storage
 from scones.training_log import TRAIN_ACCURACY, EpochMetrics, format_best_model, format_epoch
 
@@ -540,6 +540,7 @@ def train_from_storage(
     target = layout.model_uri(bucket, job_name)
     if storage.exists(target):
         raise FileExistsError(f"{target} already exists: job {job_name!r} has run; choose a new job name")
+    check_staging_record(storage, bucket)
     class_names = class_names_for(storage, bucket, hyperparameters.num_classes)
     trained, tarball = train_on_channels(storage, Channels.staged(bucket), hyperparameters, job_name=job_name,
                                          seed=seed, progress=progress, log=log, on_epoch_end=on_epoch_end)

@@ -17,7 +17,7 @@ def test_stage_creates_tags_and_fills_the_default_bucket(make_backend, tmp_path)
     bucket = f"sagemaker-{REGION}-{ACCOUNT}"
     assert report.bucket == bucket and report.bucket_created
     keys = sorted(stored.uri.split("/", 3)[3] for stored in backend.storage.list(f"s3://{bucket}/"))
-    assert keys == ["classes.json", "test.lst", "test/bicycle_s_02000001.png", "test/motorcycle_s_02000000.png",
+    assert keys == ["classes.json", "scones/staging.json", "test.lst", "test/bicycle_s_02000001.png", "test/motorcycle_s_02000000.png",
                     "train.lst", "train/bicycle_s_01000000.png", "train/motorcycle_s_01000001.png"]
     tags = boto3.client("s3", region_name=REGION).get_bucket_tagging(Bucket=bucket)["TagSet"]
     assert tags == [{"Key": "scones:project", "Value": "scones"}]

@@ -9,7 +9,7 @@ import pytest
 from scones.cifar import read_archive
 from scones.images import decode_image, encode_png, row_to_array
 from scones.lst import LstEntry, parse_lst
-from scones.staged_bucket import stage_archive, upload_plan
+from scones.staged_bucket import stage_archive, staging_record, upload_plan
 from scones.staging import plan_stage, unique_names
 from scones.storage import StorageError
 from scones.synthetic_cifar import synthetic_split, write_cifar_archive
@@ -58,7 +58,7 @@ def test_stage_uploads_exact_bytes(archive, storage, bucket):
     stored = {o.uri.split("/", 3)[3] for o in storage.list(f"s3://{bucket}/")}
     assert stored == {f"train/{train.filenames[r]}" for r in (0, 1, 3, 4, 6)} | \
         {f"test/{n}" for n in synthetic_split(TEST_LABELS, seed=2).filenames[:2]} | \
-        {"train.lst", "test.lst", "classes.json"}
+        {"train.lst", "test.lst", "classes.json", "scones/staging.json"}
 
 
 def test_second_run_uploads_nothing(archive, storage, bucket):
@@ -96,14 +96,17 @@ class FailingAfter:
             raise StorageError("connection dropped")
 
 
+DIGEST = "ab" * 32
+
+
 def test_failed_run_leaves_no_listing(archive, storage, bucket):
     plan = plan_stage(read_archive(archive[0]))
     with pytest.raises(StorageError):
-        upload_plan(plan, FailingAfter(storage, allowed=3), bucket)
+        upload_plan(plan, FailingAfter(storage, allowed=3), bucket, archive_sha256=DIGEST)
     keys = {o.uri.rsplit("/", 1)[-1] for o in storage.list(f"s3://{bucket}/")}
     assert not keys & {"train.lst", "test.lst", "classes.json"}
     # Re-running finishes the job, skipping what already arrived.
-    report = upload_plan(plan, storage, bucket)
+    report = upload_plan(plan, storage, bucket, archive_sha256=DIGEST)
     assert len(report.unchanged) == 3 and len(report.uploaded) == 7
 
 
@@ -117,10 +120,10 @@ def test_restaging_another_archive_stopped_midway_leaves_no_mixed_listing(archiv
     repainted = [SyntheticSplit(255 - split.data, split.fine_labels, split.filenames) for split in (train, test)]
     other = plan_stage(read_archive(write_cifar_archive(tmp_path / "other.tar.gz", *repainted)))
     with pytest.raises(StorageError):
-        upload_plan(other, FailingAfter(storage, allowed=2), bucket)  # 2 of 7 images replaced, then killed
+        upload_plan(other, FailingAfter(storage, allowed=2), bucket, archive_sha256=DIGEST)  # 2 of 7 images replaced, then killed
     with pytest.raises(NotStaged, match=r"has no train\.lst or test\.lst: run `scones stage` first"):
         check_staged(storage, bucket)
-    upload_plan(other, storage, bucket)
+    upload_plan(other, storage, bucket, archive_sha256=DIGEST)
     check_staged(storage, bucket)
     for split in ("train", "test"):
         for entry in read_listing(storage, bucket, split):
@@ -168,3 +171,52 @@ def test_class_count_must_match(archive, storage, bucket):
     stage_archive(str(archive[0]), storage, bucket)
     with pytest.raises(StagedDataError, match="names 2 classes but num_classes is 3"):
         class_names_for(storage, bucket, 3)
+
+
+def staging_json(storage, bucket) -> dict:
+    return json.loads(storage.get(f"s3://{bucket}/scones/staging.json"))
+
+
+def test_the_staging_record_names_the_archive_and_the_listings(archive, storage, bucket):
+    path = archive[0]
+    stage_archive(str(path), storage, bucket)
+    record = staging_json(storage, bucket)
+    listings = {o.uri.split("/", 3)[3]: o.etag for o in storage.list(f"s3://{bucket}/")
+                if o.uri.endswith((".lst", "classes.json"))}
+    assert record == {"format": "scones-staging/1", "archive_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                      "classes": ["bicycle", "motorcycle"], "state": "finished", "listings": listings}
+
+
+def test_a_killed_staging_is_refused_by_both_trainers_naming_the_archive(archive, storage, bucket):
+    from scones.errors import NotStaged
+    from scones.staged_bucket import check_staged, check_staging_record
+
+    stage_archive(str(archive[0]), storage, bucket)
+    plan = plan_stage(read_archive(archive[0]))
+    storage.put(f"s3://{bucket}/scones/staging.json", staging_record(DIGEST, plan, finished=False))  # killed here
+    message = (rf"^the staging of the archive with SHA-256 {DIGEST[:12]}… into s3://{bucket}/ did not finish "
+               r"\(.* says 'unfinished'\): run `scones stage` again$")
+    with pytest.raises(NotStaged, match=message):
+        check_staged(storage, bucket)  # the aws backend's check
+    with pytest.raises(NotStaged, match=message):
+        check_staging_record(storage, bucket)  # the local trainer's
+
+
+def test_a_listing_changed_after_staging_is_refused(archive, storage, bucket):
+    from scones.errors import NotStaged
+    from scones.staged_bucket import check_staged
+
+    stage_archive(str(archive[0]), storage, bucket)
+    listing = storage.get(f"s3://{bucket}/train.lst")
+    storage.put(f"s3://{bucket}/train.lst", listing.splitlines(keepends=True)[0])
+    with pytest.raises(NotStaged, match=rf"^s3://{bucket}/train.lst is not the listing staged from the archive with "
+                                        r"SHA-256 [0-9a-f]{12}…: it changed or went after staging"):
+        check_staged(storage, bucket)
+
+
+def test_a_bucket_staged_by_another_tool_has_no_record_and_is_trusted(archive, storage, bucket):
+    from scones.staged_bucket import check_staged
+
+    stage_archive(str(archive[0]), storage, bucket)
+    storage.delete([f"s3://{bucket}/scones/staging.json"])
+    check_staged(storage, bucket)
