@@ -17,8 +17,8 @@ from scones.errors import NotStaged
 from scones.inferences import DEFAULT_THRESHOLD, check_threshold
 from scones.staged_bucket import STAGE_FIRST
 from scones.storage import NoSuchObject, Storage
+from scones.workflow_functions import FILTER_FUNCTION
 
-FILTER_FUNCTION = "filterInferences"
 THRESHOLD_VARIABLE = "THRESHOLD"
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 WORKFLOW_NAME = "scones-workflow"
 
+# The function whose configuration holds the threshold (`scones workflow set-threshold` changes only it).
+FILTER_FUNCTION = "filterInferences"
 # The workflow's functions, by the logical names its placeholders use.
 FUNCTIONS = {
     "serializeImageData": "SerializeImageDataArn",
     "classifyImage": "ClassifyImageArn",
-    "filterInferences": "FilterInferencesArn",
+    FILTER_FUNCTION: "FilterInferencesArn",
 }
 # `scones batch`: its state machine (asl/scones_batch.asl.json) and the one function its children call.
 BATCH_MACHINE_NAME = "scones-batch"
@@ -23,6 +25,6 @@ BATCH_FUNCTION_PLACEHOLDER = "ClassifyBatchArn"
 HANDLER_MODULES = {
     "serializeImageData": "serialize_image_data",
     "classifyImage": "classify_image",
-    "filterInferences": "filter_inferences",
+    FILTER_FUNCTION: "filter_inferences",
     BATCH_FUNCTION: "classify_batch",
 }

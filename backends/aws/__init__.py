@@ -60,7 +60,7 @@ from scones.capture import CaptureConfig
 from scones.class_names import DEFAULT_CLASSES
 from scones.clients import endpoint_overrides, make_client
 from scones.errors import InputError
-from scones.filter_configuration import FILTER_FUNCTION, THRESHOLD_VARIABLE, effective_threshold
+from scones.filter_configuration import THRESHOLD_VARIABLE, effective_threshold
 from scones.hyperparameters import Hyperparameters
 from scones.inferences import DEFAULT_THRESHOLD, check_threshold
 from scones.s3_uri import S3Uri
@@ -68,7 +68,7 @@ from scones.staged_bucket import StageReport, check_staged, class_names_for, cou
 from scones.staged_bucket import stage_archive
 from scones.storage import Storage
 from scones.workflow import fill_definition, workflow_definition
-from scones.workflow_functions import HANDLER_MODULES
+from scones.workflow_functions import FILTER_FUNCTION, HANDLER_MODULES
 
 
 def function_environments(endpoint_name: str, threshold: float,
