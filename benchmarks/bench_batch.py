@@ -58,14 +58,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--generated", type=int, default=10_000, help="generated images in the second run")
     parser.add_argument("--seconds", type=float, default=6.0, help="seconds of each bare predictor measurement")
+    parser.add_argument("--plain-model", action="store_true", help="serve ResNet-20 without the mirror average")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).parent))
-    from bench_endpoint import bare_throughput, resnet20_artifact
+    from bench_endpoint import bare_throughput, default_model_artifact, model_description
 
     from scones.backends.local import LocalBackend
 
     print(f"machine: {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}")
-    tarball = resnet20_artifact()
+    tarball = default_model_artifact(plain=args.plain_model)
+    print(f"model: freshly initialised {model_description(args.plain_model)}")
     generated = generated_images(args.generated)
     peer_before, _ = bare_throughput(tarball, generated[:256], args.seconds)
     print(f"bare predictor, batch 32 (decode + forward): {peer_before:8.1f} images/s")

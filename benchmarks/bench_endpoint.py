@@ -6,7 +6,8 @@ Needs ApacheBench (``apt-get install -y apache2-utils``) for the light-client
 figures; without it those lines say so and the boto3 figures still print.
 
 Model: a freshly initialised ResNet-20 for 3×32×32 images and 2 classes (the
-local backend's default network), exported as the algorithm's model.tar.gz and
+local backend's default network, with its mirror average; ``--plain-model``
+without it), exported as the algorithm's model.tar.gz and
 served by ``backends/local/predictor.py`` — the real artifact path.
 
 Prints, in one run:
@@ -226,18 +227,27 @@ def spin(seconds: float) -> int:
     return count
 
 
-def resnet20_artifact() -> bytes:
+def default_model_artifact(*, plain: bool = False) -> bytes:
+    """A freshly initialised model.tar.gz of the local default network (ResNet-20 with the mirror average in
+    its graph); ``plain`` leaves the mirror average out (half the compute per image)."""
     import mxnet as mx
 
     from scones.backends.local import network
+    from scones.hyperparameters import Hyperparameters
     from scones.model_artifact import build_model_tarball
 
+    hp = Hyperparameters.local_default()
     mx.random.seed(0)
-    net = network.build_network(20, 2, (3, 32, 32))
+    net = network.build_network(hp.num_layers, hp.num_classes, hp.image_shape)
     network.initialize(net)
-    net(mx.nd.zeros((1, 3, 32, 32)))
-    symbol = network.export_symbol(net)
-    return build_model_tarball(symbol.tojson().encode(), {1: network.export_params(net, symbol)}, (32, 3, 32, 32))
+    net(mx.nd.zeros((1, *hp.image_shape)))
+    symbol = network.export_symbol(net, mirror_average=bool(hp.mirror_average) and not plain)
+    return build_model_tarball(symbol.tojson().encode(), {1: network.export_params(net, symbol)},
+                               (32, *hp.image_shape))
+
+
+def model_description(plain: bool) -> str:
+    return "ResNet-20, 3x32x32, 2 classes, " + ("no mirror average" if plain else "mirror average in the graph")
 
 
 def bare_throughput(tarball: bytes, images: list[bytes], seconds: float) -> tuple[float, float]:
@@ -268,6 +278,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per concurrency level")
     parser.add_argument("--captured", type=int, default=10_000, help="invocations in the capture count")
+    parser.add_argument("--plain-model", action="store_true", help="serve ResNet-20 without the mirror average")
     args = parser.parse_args()
 
     from scones.backends.local.endpoints import deploy_local_endpoint, serve
@@ -279,8 +290,8 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} CPUs reported; two busy processes get {effective_cores():.2f} cores' worth; "
           f"load average {os.getloadavg()[0]:.2f}")
     images = bench_images()
-    tarball = resnet20_artifact()
-    print(f"model: freshly initialised ResNet-20, 3x32x32, 2 classes; model.tar.gz {len(tarball) / 1e6:.2f} MB; "
+    tarball = default_model_artifact(plain=args.plain_model)
+    print(f"model: freshly initialised {model_description(args.plain_model)}; model.tar.gz {len(tarball) / 1e6:.2f} MB; "
           f"served by backends/local/predictor.py")
     bare_before, bare_cpu = bare_throughput(tarball, images, args.seconds)
     print(f"bare predictor, batch 32 (decode + forward): {bare_before:8.1f} images/s, {bare_cpu:.2f} CPU ms/image")

@@ -49,7 +49,7 @@ def main():
     import sys
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from bench_endpoint import resnet20_artifact
+    from bench_endpoint import default_model_artifact, model_description
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--executions", type=int, default=300)
@@ -60,10 +60,10 @@ def main():
         storage.ensure_bucket(BUCKET)
         stage_images(storage)
         model_uri = model_uri_of(BUCKET, "resnet20")
-        storage.put(model_uri, resnet20_artifact())
+        storage.put(model_uri, default_model_artifact())
         endpoint = backend.deploy(model_uri=model_uri, capture=CaptureConfig(capture_destination(BUCKET)))
         workflow = backend.deploy_workflow(endpoint_name=endpoint.name, threshold=0.0)
-        print(f"{backend.describe()[0]}; endpoint {endpoint.location}; model ResNet-20 (fresh weights)")
+        print(f"{backend.describe()[0]}; endpoint {endpoint.location}; model {model_description(False)} (fresh weights)")
         print(f"{'threads':>7} {'executions':>10} {'exec/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'succeeded':>9}")
         total = 0
         for threads in (int(t) for t in args.threads.split(",")):

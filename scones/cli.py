@@ -310,7 +310,7 @@ def train(backend_name, endpoint_url, region, bucket, job_name, seed, epochs, hy
     """
     with open_backend(backend_name, endpoint_url, region, bucket) as backend, explained_if_ephemeral(backend):
         chosen = backend.default_hyperparameters(overrides_from(epochs, hyperparameters))
-        console.print("hyperparameters: " + " ".join(f"{k}={v}" for k, v in chosen.to_sagemaker().items()))
+        console.print("hyperparameters: " + " ".join(f"{k}={v}" for k, v in chosen.to_mapping().items()))
         outcome = backend.train(hyperparameters=chosen, job_name=job_name, seed=seed, log=console.print)
         click.echo(f"model: {outcome.model_uri}")
         click.echo(f"validation accuracy {outcome.validation_accuracy:.4f} at epoch {outcome.best_epoch}")

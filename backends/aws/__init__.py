@@ -213,7 +213,7 @@ class AwsBackend(Backend):
 
     def check_hyperparameters(self, overrides: Mapping[str, str] | None = None) -> None:
         """The values must be ones SageMaker's algorithm accepts (checked here, before staging or billing)."""
-        Hyperparameters.course().with_overrides(overrides)
+        Hyperparameters.course().with_overrides(overrides).check_sagemaker_support()
 
     def default_hyperparameters(self, overrides: Mapping[str, str] | None = None) -> Hyperparameters:
         """The course's GPU values (:meth:`Hyperparameters.course`) for the staged ``train.lst``, with ``overrides``."""
@@ -227,6 +227,7 @@ class AwsBackend(Backend):
             log("note: the built-in algorithm takes no seed; --seed applies to local training only")
         check_staged(self.storage, self.bucket)
         hyperparameters = hyperparameters or self.default_hyperparameters()
+        hyperparameters.check_sagemaker_support()
         class_names = class_names_for(self.storage, self.bucket, hyperparameters.num_classes)
         name = check_sagemaker_name(job_name or sdk.timestamped_name("scones-image-classification"), "job name")
         request = training_job_request(job_name=name, bucket=self.bucket, image_uri=self.image_uri,

@@ -192,7 +192,15 @@ class ResNet(gluon.HybridBlock):
         self.fc = FullyConnected("fc", num_classes, in_channels)
 
     def hybrid_forward(self, F, x):
-        x = self.conv0(self.bn_data(F.identity(x, name="id")))
+        return self.from_normalised(F, self.normalise(F, x))
+
+    def normalise(self, F, x):
+        """``data → id → bn_data``: the graph's own normalisation of raw 0–255 pixels."""
+        return self.bn_data(F.identity(x, name="id"))
+
+    def from_normalised(self, F, x):
+        """Everything after ``bn_data``, up to the logits of ``fc``."""
+        x = self.conv0(x)
         if not self.spec.small_stem:
             x = F.Activation(self.bn0(x), act_type="relu", name="relu0")
             x = F.Pooling(x, kernel=(3, 3), stride=(2, 2), pad=(1, 1), pool_type="max", name="pooling0")
@@ -211,9 +219,27 @@ def initialize(net: ResNet) -> None:
     net.initialize(WEIGHT_INITIALIZER, ctx=mx.cpu())
 
 
-def export_symbol(net: ResNet) -> mx.sym.Symbol:
-    """The network as the algorithm's symbol: ``data`` in, ``softmax`` (SoftmaxOutput) out."""
-    return mx.sym.SoftmaxOutput(net(mx.sym.var(DATA_NAME)), name=OUTPUT_NAME)
+def export_symbol(net: ResNet, *, mirror_average: bool = False) -> mx.sym.Symbol:
+    """The network as the algorithm's symbol: ``data`` in, ``softmax`` (SoftmaxOutput) out.
+
+    ``mirror_average`` builds test-time flip averaging into the graph: after
+    ``bn_data`` each image is joined by its left–right mirror (``mirror``,
+    ``mirror_concat``: one batch of 2N through the same weights), and the
+    output is the mean of the two softmaxes. The mean goes through
+    ``SoftmaxOutput`` as its logarithm, and softmax(log p) = p for a p that
+    sums to 1, so the head is still the algorithm's ``softmax`` node: the same
+    one symbol, the same parameters, served unchanged by SageMaker's container
+    and by the local endpoint, at twice the compute per image.
+    """
+    data = mx.sym.var(DATA_NAME)
+    if not mirror_average:
+        return mx.sym.SoftmaxOutput(net(data), name=OUTPUT_NAME)
+    normalised = net.normalise(mx.sym, data)
+    both = mx.sym.concat(normalised, mx.sym.flip(normalised, axis=3, name="mirror"), dim=0, name="mirror_concat")
+    probabilities = mx.sym.softmax(net.from_normalised(mx.sym, both), axis=1, name="mirror_softmax")
+    pairs = mx.sym.reshape(probabilities, shape=(-4, 2, -1, -2), name="mirror_pairs")  # (2, N, classes)
+    mean = mx.sym.mean(pairs, axis=0, name="mirror_mean")
+    return mx.sym.SoftmaxOutput(mx.sym.log(mean, name="mirror_log"), name=OUTPUT_NAME)
 
 
 def export_params(net: ResNet, symbol: mx.sym.Symbol) -> bytes:

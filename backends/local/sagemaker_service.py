@@ -291,7 +291,7 @@ class SageMakerService:
 
         try:
             self._transition(job, "Downloading", "Downloading input data")
-            hyperparameters = Hyperparameters.from_mapping(job.description["HyperParameters"])
+            hyperparameters = Hyperparameters.from_mapping(job.description["HyperParameters"], algorithm_only=True)
             channels = Channels.from_input_data_config(job.description["InputDataConfig"])
             trained, tarball = train_on_channels(
                 self.storage, channels, hyperparameters, job_name=name, progress=False, log=log.write,

@@ -23,6 +23,10 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from scones.backends.local.openmp_threads import size_openmp_pool
+
+size_openmp_pool()  # a process that trains gets every core, if this is its first import of MXNet
+
 import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
@@ -280,10 +284,14 @@ def steps_per_epoch(hyperparameters: Hyperparameters) -> int:
 
 
 def learning_rate_schedule(hyperparameters: Hyperparameters) -> mx.lr_scheduler.LRScheduler | None:
-    """Multiply the rate by ``lr_scheduler_factor`` after each epoch in ``lr_scheduler_step``."""
+    """The algorithm's: multiply the rate by ``lr_scheduler_factor`` after each epoch in ``lr_scheduler_step``.
+    ``lr_schedule=cosine``: from ``learning_rate`` down to 0 along half a cosine, ending with the last update."""
+    size = steps_per_epoch(hyperparameters)
+    if hyperparameters.lr_schedule == "cosine":
+        return mx.lr_scheduler.CosineScheduler(max_update=size * hyperparameters.epochs,
+                                               base_lr=hyperparameters.learning_rate, final_lr=0.0)
     if not hyperparameters.lr_scheduler_step:
         return None
-    size = steps_per_epoch(hyperparameters)
     return mx.lr_scheduler.MultiFactorScheduler(
         step=[size * epoch for epoch in hyperparameters.lr_scheduler_step],
         factor=hyperparameters.lr_scheduler_factor,
@@ -349,7 +357,7 @@ class _Epoch:
 
     def __init__(self, net: network.ResNet, trainer: gluon.Trainer, hyperparameters: Hyperparameters):
         self.net, self.trainer, self.hp = net, trainer, hyperparameters
-        self.loss = gluon.loss.SoftmaxCrossEntropyLoss()
+        self.loss = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=not hyperparameters.label_smoothing)
 
     def run(self, train: LabelledImages, rng: np.random.RandomState, bar: Progress, task: TaskID,
             title: str) -> dict[str, float]:
@@ -372,17 +380,33 @@ class _Epoch:
         """Forward, backward, update; the batch's scores (softmax cross-entropy has SoftmaxOutput's gradient)."""
         with autograd.record():
             scores = self.net(to_network_input(images))
-            loss = self.loss(scores, _ndarray(labels))
+            loss = self.loss(scores, self.targets(labels))
         loss.backward()
         self.trainer.step(len(labels))
         return scores.asnumpy()
 
+    def targets(self, labels: np.ndarray) -> mx.nd.NDArray:
+        """Class ids, or with ``label_smoothing`` ε the distributions (1 - ε)·one-hot + ε / classes."""
+        smoothing = self.hp.label_smoothing
+        if not smoothing:
+            return _ndarray(labels)
+        return _ndarray(smoothed_targets(labels, self.hp.num_classes, smoothing))
 
-def evaluate(net: network.ResNet, data: LabelledImages, batch_size: int) -> float:
-    """Accuracy in inference mode (moving BatchNorm statistics), batch by batch."""
+
+def smoothed_targets(labels: np.ndarray, num_classes: int, smoothing: float) -> np.ndarray:
+    """(1 - ε)·one-hot + ε / classes for each label: the smoothed distributions the loss is taken against."""
+    return np.eye(num_classes, dtype=np.float32)[labels] * (1.0 - smoothing) + smoothing / num_classes
+
+
+def evaluate(net: network.ResNet, data: LabelledImages, batch_size: int, *, mirror_average: bool = False) -> float:
+    """Accuracy in inference mode (moving BatchNorm statistics), batch by batch, as the exported model
+    answers: with ``mirror_average``, by the mean softmax of each image and its mirror."""
     correct = 0
     for start in range(0, len(data), batch_size):
-        scores = net(to_network_input(data.images[start:start + batch_size])).asnumpy()
+        images = data.images[start:start + batch_size]
+        scores = net(to_network_input(images)).softmax().asnumpy()
+        if mirror_average:
+            scores = scores + net(to_network_input(images[:, :, ::-1])).softmax().asnumpy()
         correct += int((scores.argmax(axis=1) == data.labels[start:start + batch_size]).sum())
     return correct / len(data)
 
@@ -401,7 +425,8 @@ def _progress_bar(enabled: bool) -> Progress:
                     disable=not (enabled and terminal.console.is_terminal))
 
 
-def _prepared_network(hyperparameters: Hyperparameters, seed: int) -> tuple[network.ResNet, gluon.Trainer]:
+def prepared_network(hyperparameters: Hyperparameters, seed: int) -> tuple[network.ResNet, gluon.Trainer]:
+    """The seeded, initialised, hybridised network ``hyperparameters`` describe, and its trainer."""
     mx.random.seed(seed)
     net = network.build_network(hyperparameters.num_layers, hyperparameters.num_classes, hyperparameters.image_shape)
     network.initialize(net)
@@ -430,8 +455,8 @@ def train_network(
         log(f"Warning: num_training_samples={hp.num_training_samples} but the train channel has {len(train)} "
             "images; lr_scheduler_step epochs are counted in num_training_samples, as on SageMaker")
     rng = np.random.RandomState(seed)
-    net, trainer = _prepared_network(hp, seed)
-    symbol = network.export_symbol(net)
+    net, trainer = prepared_network(hp, seed)
+    symbol = network.export_symbol(net, mirror_average=bool(hp.mirror_average))
     epoch_pass = _Epoch(net, trainer, hp)
     checkpoints: dict[int, bytes] = {}
     history: list[EpochMetrics] = []
@@ -443,7 +468,8 @@ def train_network(
             train_metrics = epoch_pass.run(train, rng, bar, task, f"Epoch {epoch + 1}/{hp.epochs}")
             time_cost = time.perf_counter() - started
             metrics = EpochMetrics(epoch=epoch, train_accuracy=train_metrics.pop(TRAIN_ACCURACY),
-                                   validation_accuracy=evaluate(net, validation, hp.mini_batch_size),
+                                   validation_accuracy=evaluate(net, validation, hp.mini_batch_size,
+                                                                       mirror_average=bool(hp.mirror_average)),
                                    time_cost=time_cost, extra=train_metrics)
             history.append(metrics)
             for line in format_epoch(metrics):
@@ -545,7 +571,7 @@ def train_from_storage(
     trained, tarball = train_on_channels(storage, Channels.staged(bucket), hyperparameters, job_name=job_name,
                                          seed=seed, progress=progress, log=log, on_epoch_end=on_epoch_end)
     metadata = ModelMetadata(
-        class_names=class_names, job_name=job_name, hyperparameters=hyperparameters.to_sagemaker(),
+        class_names=class_names, job_name=job_name, hyperparameters=hyperparameters.to_mapping(),
         metrics=tuple(m.to_json() for m in trained.metrics), best_epoch=trained.best_epoch,
         best_validation_accuracy=trained.best_validation_accuracy, seed=seed, versions=framework_versions(),
     )

@@ -20,7 +20,7 @@ from scones.training_log import EpochMetrics
 from scones.backends.aws import AwsBackend
 from scones.backends.aws.errors import SconesAwsError
 from scones.backends.aws.training import TrainingSettings, training_job_request
-from scones.hyperparameters import Hyperparameters
+from scones.hyperparameters import HyperparameterError, Hyperparameters
 
 from .aws_fakes import ACCOUNT, BUCKET, REGION, sagemaker_backend
 
@@ -167,6 +167,14 @@ def test_an_unstaged_bucket_is_refused_before_anything_is_created(backend, recor
     assert str(caught.value) == (f"s3://{BUCKET}/ has no train.lst or test.lst: "
                                  "run `scones stage` first (or pass the right --bucket)")
     assert [op for op in recorder.operations() if not op.startswith("s3:")] == []
+
+
+def test_scones_local_settings_are_refused_before_any_job_is_created(backend, staged_bucket, recorder):
+    with pytest.raises(HyperparameterError, match=r"^mirror_average=1: Scones' local trainer takes this, SageMaker"):
+        backend.check_hyperparameters({"mirror_average": "1"})
+    with pytest.raises(HyperparameterError, match=r"^lr_schedule=cosine, label_smoothing=0.1, mirror_average=1: "):
+        backend.train(hyperparameters=Hyperparameters.local_default(), job_name=JOB)
+    assert recorder.of("CreateTrainingJob") == []
 
 
 def test_the_image_uri_is_the_regions(make_backend):

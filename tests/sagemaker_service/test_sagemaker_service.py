@@ -89,6 +89,15 @@ def test_bad_hyperparameters_fail_the_job_with_a_client_error(sagemaker, staged)
     assert "ModelArtifacts" not in description
 
 
+def test_scones_local_settings_are_unknown_to_the_algorithm_and_fail_the_job(sagemaker, staged):
+    sagemaker.create_training_job(**job_request(staged, "local-setting", label_smoothing="0.1"))
+    description = finished(sagemaker, "local-setting")
+    assert description["TrainingJobStatus"] == "Failed"
+    assert description["FailureReason"].startswith(
+        "ClientError: unknown hyperparameter(s) label_smoothing; the image-classification algorithm takes: ")
+    assert "Scones" not in description["FailureReason"]
+
+
 def test_missing_channels_fail_the_job_naming_the_object(sagemaker, server_storage):
     server_storage.ensure_bucket("scones-sagemaker-empty")
     sagemaker.create_training_job(**job_request("scones-sagemaker-empty", "no-data"))

@@ -7,6 +7,7 @@ import colorsys
 import mxnet as mx
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 from scones.backends.local import training
 from scones.hyperparameters import Hyperparameters
@@ -80,6 +81,25 @@ def test_schedule_steps_in_num_training_samples_epochs():
     assert training.learning_rate_schedule(hp.replace(lr_scheduler_step=None)) is None
     assert training.optimizer_params(hp.replace(optimizer="adam"))["beta2"] == 0.999
     assert "wd" not in training.optimizer_params(hp.replace(optimizer="rmsprop"))
+
+
+def test_cosine_schedule_falls_from_the_rate_to_zero_over_all_epochs():
+    hp = Hyperparameters.course(num_training_samples=640).replace(mini_batch_size=64, epochs=4, learning_rate=0.1,
+                                                                   lr_schedule="cosine", lr_scheduler_step=(2, 3))
+    schedule = training.learning_rate_schedule(hp)  # lr_scheduler_step is the step schedule's, not used here
+    assert [round(schedule(n), 6) for n in (0, 10, 20, 30, 40, 41)] == [0.1, 0.085355, 0.05, 0.014645, 0.0, 0.0]
+
+
+@given(labels=st.lists(st.integers(0, 4), min_size=1, max_size=20), smoothing=st.floats(0.0, 1.0))
+def test_smoothed_targets_are_distributions_leaning_to_the_true_class(labels, smoothing):
+    targets = training.smoothed_targets(np.array(labels), 5, smoothing)
+    assert targets.shape == (len(labels), 5) and targets.dtype == np.float32
+    np.testing.assert_allclose(targets.sum(axis=1), 1.0, rtol=1e-6)
+    rows = np.arange(len(labels))
+    np.testing.assert_allclose(targets[rows, labels], 1 - smoothing + smoothing / 5, rtol=1e-6)
+    others = np.ones_like(targets, dtype=bool)
+    others[rows, labels] = False
+    np.testing.assert_allclose(targets[others], smoothing / 5, rtol=1e-6, atol=1e-7)
 
 
 def test_early_stopping_waits_for_min_epochs_then_patience():

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from scones.hyperparameters import HyperparameterError, Hyperparameters, LocallyUnsupported
+from scones.hyperparameters import LOCAL_ONLY, HyperparameterError, Hyperparameters, LocallyUnsupported
 
 
 def test_defaults_are_sagemakers():
@@ -20,6 +20,7 @@ def test_defaults_are_sagemakers():
         "float32", 0, 0, False)
     assert (hp.early_stopping_min_epochs, hp.early_stopping_patience, hp.early_stopping_tolerance) == (10, 5, 0.0)
     assert hp.augmentation_type is hp.lr_scheduler_step is hp.checkpoint_frequency is hp.top_k is None
+    assert (hp.lr_schedule, hp.label_smoothing, hp.mirror_average) == ("step", 0.0, 0)  # the algorithm's behaviour
 
 
 def test_course_sets_what_the_course_notebook_sets():
@@ -29,7 +30,7 @@ def test_course_sets_what_the_course_notebook_sets():
 
 
 def test_sagemaker_form_is_strings_and_round_trips():
-    for hp in (Hyperparameters.course(), Hyperparameters.local_default(800),
+    for hp in (Hyperparameters.course(),
                Hyperparameters.course().replace(lr_scheduler_step=(10, 20), top_k=2, early_stopping=True,
                                                  kv_store="dist_sync", resize=40, checkpoint_frequency=5)):
         form = hp.to_sagemaker()
@@ -39,6 +40,38 @@ def test_sagemaker_form_is_strings_and_round_trips():
     assert form["lr_scheduler_step"] == "10,20" and form["early_stopping"] == "True"
     assert form["eps"] == "1e-08" and form["learning_rate"] == "0.1"
     assert "augmentation_type" not in form and "top_k" not in form  # unset: SageMaker's "no default"
+
+
+def test_scones_local_settings_stay_out_of_sagemakers_form_and_round_trip_in_the_full_one():
+    hp = Hyperparameters.local_default(800)
+    assert (hp.lr_schedule, hp.label_smoothing, hp.mirror_average) == ("cosine", 0.1, 1)
+    assert not set(LOCAL_ONLY) & set(hp.to_sagemaker())
+    assert {name: hp.to_mapping()[name] for name in LOCAL_ONLY} == {
+        "lr_schedule": "cosine", "label_smoothing": "0.1", "mirror_average": "1"}
+    assert Hyperparameters.from_mapping(hp.to_mapping()) == hp
+    assert hp.with_overrides({"epochs": "5"}) == hp.replace(epochs=5)  # overrides keep the local settings
+
+
+def test_sagemaker_support_refuses_scones_local_settings_by_name():
+    Hyperparameters.course().check_sagemaker_support()
+    Hyperparameters.course().replace(lr_schedule="step", label_smoothing=0.0).check_sagemaker_support()
+    with pytest.raises(HyperparameterError) as caught:
+        Hyperparameters.course().with_overrides({"label_smoothing": "0.2", "mirror_average": "1"}).check_sagemaker_support()
+    assert str(caught.value) == (
+        "label_smoothing=0.2, mirror_average=1: Scones' local trainer takes these, SageMaker's image-classification "
+        "algorithm does not (it refuses hyperparameters it does not know); leave them out with --backend aws")
+    with pytest.raises(HyperparameterError, match=r"^lr_schedule=cosine: Scones' local trainer takes this, "):
+        Hyperparameters.course().replace(lr_schedule="cosine").check_sagemaker_support()
+
+
+def test_a_training_job_request_is_read_as_sagemaker_reads_it():
+    form = {**Hyperparameters.course().to_sagemaker(), "mirror_average": "1"}
+    with pytest.raises(HyperparameterError) as caught:
+        Hyperparameters.from_mapping(form, algorithm_only=True)
+    message = str(caught.value)
+    assert message.startswith("unknown hyperparameter(s) mirror_average; the image-classification algorithm takes: ")
+    assert "label_smoothing" not in message and "Scones" not in message
+    assert Hyperparameters.from_mapping(form).mirror_average == 1
 
 
 def test_from_mapping_accepts_strings_and_typed_values():
@@ -74,6 +107,9 @@ def test_from_mapping_accepts_strings_and_typed_values():
     ({"early_stopping": "maybe"}, "early_stopping must be True or False, got 'maybe'"),
     ({"precision_dtype": "float64"}, "precision_dtype must be one of float32, float16, got 'float64'"),
     ({"kv_store": "local"}, "kv_store must be one of dist_sync, dist_async, got 'local'"),
+    ({"lr_schedule": "linear"}, "lr_schedule must be one of step, cosine, got 'linear'"),
+    ({"label_smoothing": 1.5}, "label_smoothing must be a number in [0, 1], got 1.5"),
+    ({"mirror_average": 2}, "mirror_average must be 0 or 1, got 2"),
 ])
 def test_invalid_values_are_refused_with_the_valid_range(changes, message):
     with pytest.raises(HyperparameterError) as caught:
@@ -83,7 +119,9 @@ def test_invalid_values_are_refused_with_the_valid_range(changes, message):
 
 def test_unknown_and_missing_names_are_refused():
     with pytest.raises(HyperparameterError, match=r"^unknown hyperparameter\(s\) layers; the image-classification "
-                                                  r"algorithm takes: augmentation_type, beta_1, "):
+                                                  r"algorithm takes: augmentation_type, beta_1, .*, weight_decay; "
+                                                  r"Scones' local trainer also takes: lr_schedule, label_smoothing, "
+                                                  r"mirror_average$"):
         Hyperparameters.from_mapping({"num_classes": 2, "num_training_samples": 10, "layers": 20})
     with pytest.raises(HyperparameterError, match="^num_training_samples required"):
         Hyperparameters.from_mapping({"num_classes": 2})

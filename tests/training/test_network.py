@@ -68,3 +68,38 @@ def test_output_is_one_score_per_class_and_export_matches_gluon(num_layers, imag
     probabilities = executor.forward(is_train=False)[0].asnumpy()
     expected = np.exp(logits - logits.max(axis=1, keepdims=True))
     np.testing.assert_allclose(probabilities, expected / expected.sum(axis=1, keepdims=True), rtol=1e-5, atol=1e-6)
+
+
+def test_mirror_average_is_the_mean_softmax_of_each_image_and_its_mirror():
+    net, plain = exported(20, (3, 32, 32))
+    rng = np.random.RandomState(2)
+    params = net.collect_params()
+    for name, parameter in params.items():  # moving statistics away from 0/1, so BatchNorm matters
+        if name.endswith("_moving_mean"):
+            parameter.set_data(mx.nd.array(rng.uniform(-0.5, 0.5, parameter.shape)))
+        if name.endswith("_moving_var"):
+            parameter.set_data(mx.nd.array(rng.uniform(0.5, 2.0, parameter.shape)))
+    params["bn_data_moving_mean"].set_data(mx.nd.full((3,), 127.0))  # raw pixels in, as trained
+    params["bn_data_moving_var"].set_data(mx.nd.full((3,), 5000.0))
+    params["fc_weight"].set_data(params["fc_weight"].data() * 0.01)  # unsaturated softmaxes, so the mean shows
+    symbol = network.export_symbol(net, mirror_average=True)
+    operators = [(node["op"], node["name"]) for node in json.loads(symbol.tojson())["nodes"] if node["op"] != "null"]
+    assert operators[:4] == [("_copy", "id"), ("BatchNorm", "bn_data"), ("reverse", "mirror"),
+                             ("Concat", "mirror_concat")]
+    assert operators[-1] == ("SoftmaxOutput", "softmax")
+    assert symbol.list_arguments() == plain.list_arguments()
+    assert symbol.list_auxiliary_states() == plain.list_auxiliary_states()
+    assert network.export_params(net, symbol) == network.export_params(net, plain)
+
+    pixels = rng.uniform(0, 255, (5, 3, 32, 32)).astype(np.float32)
+    arrays = mx.nd.load_frombuffer(network.export_params(net, symbol))
+    args = {k[4:]: v for k, v in arrays.items() if k.startswith("arg:")}
+    aux = {k[4:]: v for k, v in arrays.items() if k.startswith("aux:")}
+    executor = symbol.bind(mx.cpu(), args={**args, "data": mx.nd.array(pixels), "softmax_label": mx.nd.zeros(5)},
+                           aux_states=aux, grad_req="null")
+    averaged = executor.forward(is_train=False)[0].asnumpy()
+    one_way = net(mx.nd.array(pixels)).softmax().asnumpy()
+    mirrored = net(mx.nd.array(pixels[:, :, :, ::-1].copy())).softmax().asnumpy()
+    assert not np.allclose(one_way, mirrored, atol=1e-3)  # the mirror really is another input
+    np.testing.assert_allclose(averaged, (one_way + mirrored) / 2, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(averaged.sum(axis=1), 1.0, rtol=1e-6)

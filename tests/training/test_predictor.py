@@ -59,6 +59,37 @@ def test_predictions_are_class_probabilities_per_image(tarball, pngs):
     assert (predictor.class_names, predictor.image_shape) == (("class_0", "class_1"), (3, 32, 32))
 
 
+def test_a_model_trained_with_the_mirror_average_is_served_as_it_was_validated(pngs):
+    """The exported graph answers what training's validation measured, and is the plain graph's mean over mirrors."""
+    rng = np.random.RandomState(4)
+    validation = labelled(8, rng)
+    hyperparameters = tiny_hyperparameters(epochs=2, mini_batch_size=4, learning_rate=0.05, mirror_average=1,
+                                           lr_schedule="cosine", label_smoothing=0.1)
+    trained = train_network(labelled(16, rng), validation, hyperparameters, seed=1, progress=False,
+                            log=lambda line: None)
+    operators = [node["name"] for node in json.loads(trained.symbol_json)["nodes"] if node["op"] != "null"]
+    assert operators[:4] == ["id", "bn_data", "mirror", "mirror_concat"]
+    mirrored = Predictor.from_artifact(build_model_tarball(trained.symbol_json, trained.checkpoints, (4, 3, 32, 32)))
+    plain_symbol = tiny_plain_symbol()
+    plain = Predictor.from_artifact(build_model_tarball(plain_symbol, trained.checkpoints, (4, 3, 32, 32)))
+
+    images = [encode_png(image) for image in validation.images]
+    answers = np.array(mirrored.predict(images))
+    assert float(np.mean(answers.argmax(axis=1) == validation.labels)) == trained.best_validation_accuracy
+    flipped = [encode_png(np.ascontiguousarray(image[:, ::-1])) for image in validation.images]
+    np.testing.assert_allclose(answers, (np.array(plain.predict(images)) + np.array(plain.predict(flipped))) / 2,
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(mirrored.predict(pngs[:1]), mirrored.predict(pngs[:5])[:1], rtol=1e-5, atol=1e-6)
+
+
+def tiny_plain_symbol() -> bytes:
+    """The symbol of tiny_hyperparameters' network without the mirror average."""
+    from scones.backends.local import network
+
+    net = network.build_network(20, 2, (3, 32, 32))
+    return network.export_symbol(net).tojson().encode()
+
+
 def test_save_load_round_trip_predicts_identically(tarball, pngs):
     repacked = read_model_tarball(tarball).to_tarball()
     assert Predictor.from_artifact(repacked).predict(pngs) == Predictor.from_artifact(tarball).predict(pngs)

@@ -46,7 +46,7 @@ def test_training_uploads_the_algorithms_artifact_and_metadata(storage, staged):
 
     metadata = ModelMetadata.from_json(storage.get(result.metadata_uri))
     assert metadata.class_names == result.class_names == CLASS_NAMES
-    assert metadata.hyperparameters == tiny_hyperparameters().to_sagemaker()
+    assert metadata.hyperparameters == tiny_hyperparameters().to_mapping()
     assert (metadata.seed, metadata.best_epoch, metadata.job_name) == (7, 0, "job-1")
     assert set(metadata.versions) == {"mxnet", "numpy", "python"}
 

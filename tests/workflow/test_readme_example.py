@@ -18,6 +18,7 @@ from moto import mock_aws
 
 from scones.backends.aws import AwsBackend
 from scones.execution_rows import outcome_inferences
+from scones.hyperparameters import Hyperparameters
 from scones.inferences import DEFAULT_THRESHOLD, top_class
 from scones.synthetic_cifar import synthetic_split, write_cifar_archive
 
@@ -69,7 +70,7 @@ def test_the_library_example_runs_locally(tmp_path, monkeypatch, capsys, s3_endp
         assert (outcome.status, outcome.error) == ("SUCCEEDED", None)
     else:
         assert (outcome.status, outcome.error) == ("FAILED", "THRESHOLD_CONFIDENCE_NOT_MET")
-    assert namespace["model"].epochs and len(namespace["model"].epochs) == 40  # the local default's 40 epochs
+    assert len(namespace["model"].epochs) == Hyperparameters.local_default().epochs  # every default epoch ran
 
 
 def test_the_library_example_runs_on_aws(tmp_path, monkeypatch, capsys):
