@@ -280,7 +280,7 @@ class MemoryBackend(InProcessWorkflow, Backend):
         """
         threshold = effective_threshold(threshold, self.filter_threshold())
         from scones.batch import execution_input, locations, run_batch_machine
-        from scones.batch_child import ModelError, concurrent_reads
+        from scones.batch_child import ConcurrentReads, ModelError
         from scones.images import ImageDecodeError, decode_image
         from scones.staged_bucket import read_class_names
         from scones.workflow_functions import BATCH_FUNCTION
@@ -299,12 +299,13 @@ class MemoryBackend(InProcessWorkflow, Backend):
             return answers
 
         source, out = locations(source_uri, out_uri)
-        return run_batch_machine(
-            execution_input(source, out, threshold, read_class_names(self.storage, self.bucket)),
-            read=concurrent_reads(lambda bucket, key: self.storage.get(layout.uri(bucket, key)), 1),
-            classify=classify, function_arn=f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{BATCH_FUNCTION}",
-            s3_client=MemoryS3Client(self.storage, self.clock), storage=self.storage, region=self.region,
-            account=ACCOUNT)
+        with ConcurrentReads(lambda bucket, key: self.storage.get(layout.uri(bucket, key)), 1) as read:
+            return run_batch_machine(
+                execution_input(source, out, threshold, read_class_names(self.storage, self.bucket)),
+                read=read, classify=classify,
+                function_arn=f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{BATCH_FUNCTION}",
+                s3_client=MemoryS3Client(self.storage, self.clock), storage=self.storage, region=self.region,
+                account=ACCOUNT)
 
     def cleanup(self, *, dry_run: bool = False, delete_data: bool = False) -> CleanupReport:
         report = CleanupReport(dry_run=dry_run, deleted=[f"endpoint {name}" for name in sorted(self.endpoints)])

@@ -9,7 +9,7 @@ refuses fails alone, in the result's ``failures``.
 
 from __future__ import annotations
 
-from scones.batch_child import classify_batch, concurrent_reads
+from scones.batch_child import ConcurrentReads, classify_batch
 from scones.clients import client
 from scones.lambdas.classify_image import CONTENT_TYPE, endpoint_name
 
@@ -37,4 +37,5 @@ def classify_each(bodies) -> list:
 
 
 def lambda_handler(event, context):
-    return classify_batch(event, read=concurrent_reads(read_object, CONCURRENCY), classify=classify_each)
+    with ConcurrentReads(read_object, CONCURRENCY) as read:
+        return classify_batch(event, read=read, classify=classify_each)

@@ -71,17 +71,33 @@ def classify_batch(event: dict, *, read: Reader, classify: Classifier) -> dict:
     return {"records": records, "failures": failures}
 
 
-def concurrent_reads(get: Callable[[str, str], bytes], concurrency: int) -> Reader:
-    """A :data:`Reader` that calls ``get(bucket, key)`` for ``concurrency`` objects at once."""
+class ConcurrentReads:
+    """A :data:`Reader` that calls ``get(bucket, key)`` for ``concurrency`` objects at once, on threads it keeps.
 
-    def read(bucket: str, keys: Sequence[str]) -> list:
+    The threads outlive each batch, so whatever a ``get`` keeps per thread (a
+    kept-alive connection) serves every batch of a run: a pool made per batch
+    paid for new threads and new connections 64 objects at a time. Use it as
+    a context manager, or :meth:`close` it, to let the threads go.
+    """
+
+    def __init__(self, get: Callable[[str, str], bytes], concurrency: int):
+        self._get = get
+        self._pool = ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="batch-read")
+
+    def __call__(self, bucket: str, keys: Sequence[str]) -> list:
         def one(key: str):
             try:
-                return get(bucket, key)
+                return self._get(bucket, key)
             except Exception as error:  # a missing or unreadable object fails its image, not the batch
                 return error
 
-        with ThreadPoolExecutor(max(1, min(concurrency, len(keys)))) as pool:
-            return list(pool.map(one, keys))
+        return list(self._pool.map(one, keys))
 
-    return read
+    def close(self) -> None:
+        self._pool.shutdown()
+
+    def __enter__(self) -> "ConcurrentReads":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()

@@ -17,6 +17,7 @@ local invocation.
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 from typing import Mapping
 
 import boto3
@@ -56,10 +57,32 @@ def configured_endpoint_url(session: boto3.session.Session, service: str) -> str
                                       client_name=service).provide()
 
 
+def parse_timestamp(value):
+    """botocore's timestamp parsing, with ISO 8601 read by :meth:`datetime.fromisoformat` first.
+
+    botocore reads every timestamp with dateutil's general parser: parsing
+    the ``LastModified`` of a 200-key ListObjectsV2 answer took 15 of its
+    27 ms of client time, and ``scones batch`` lists every object it
+    classifies. ``fromisoformat`` reads S3's ``2026-12-07T11:45:03.000Z`` to
+    the same instant; anything it does not read to an aware datetime (HTTP
+    dates, epoch numbers, no zone, ``Z`` before Python 3.11) goes to
+    botocore's own parser.
+    """
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed
+    return botocore.utils.parse_timestamp(value)
+
+
 def make_client(service: str, *, endpoint_url: str | None = None, region: str | None = None,
                 session: boto3.session.Session | None = None, credentials: dict | None = None):
     """A boto3 client for ``service``; ``endpoint_url`` None means AWS itself."""
     session = session or boto3.session.Session()
+    session._session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp)
     config = botocore.config.Config(
         max_pool_connections=MAX_POOL_CONNECTIONS,
         retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},

@@ -254,17 +254,18 @@ class LocalBackend(InProcessWorkflow, Backend):
         threshold = effective_threshold(threshold, self.filter_threshold())
         from scones.backends.local.signed_reads import SignedReader
         from scones.batch import execution_input, locations, run_batch_machine
-        from scones.batch_child import concurrent_reads
+        from scones.batch_child import ConcurrentReads
         from scones.staged_bucket import read_class_names
         from scones.workflow_functions import BATCH_FUNCTION
 
         source, out = locations(source_uri, out_uri)
         endpoint = self._endpoint_server().resolver.resolve(endpoint_name)
-        return run_batch_machine(
-            execution_input(source, out, threshold, read_class_names(self.storage, self.bucket)),
-            read=concurrent_reads(SignedReader(self.storage.client).get, self.storage.concurrency),
-            classify=model_errors(endpoint.classify_many), function_arn=self.function_arn(BATCH_FUNCTION),
-            s3_client=self.storage.client, storage=self.storage, region=self.region, account=LOCAL_ACCOUNT)
+        with ConcurrentReads(SignedReader(self.storage.client).get, self.storage.concurrency) as read:
+            return run_batch_machine(
+                execution_input(source, out, threshold, read_class_names(self.storage, self.bucket)),
+                read=read, classify=model_errors(endpoint.classify_many),
+                function_arn=self.function_arn(BATCH_FUNCTION), s3_client=self.storage.client,
+                storage=self.storage, region=self.region, account=LOCAL_ACCOUNT)
 
     # ---------------------------------------------------------------- cleanup
 

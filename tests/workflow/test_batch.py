@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 
 import pytest
 from click.testing import CliRunner
 
 from scones.backends.memory import MemoryBackend
-from scones.batch import BatchFailed, summarize
-from scones.batch_child import ImageRecord, ItemFailure
+from scones.batch import BatchFailed, batch_definition, summarize
+from scones.batch_child import ConcurrentReads, ImageRecord, ItemFailure
 from scones.cli import cli
 
 from .colour_model import expected_probabilities, solid_png
@@ -30,7 +31,7 @@ def stage_batch(storage, bucket: str, count: int) -> dict[str, tuple[int, int]]:
 
 def test_every_image_gets_a_record_and_a_bad_object_fails_alone(backend, staged, bucket, storage):
     backend.deploy(model_uri=staged)
-    colours = stage_batch(storage, bucket, 70)  # two batches of the definition's 64
+    colours = stage_batch(storage, bucket, 70)  # more than one of the definition's batches
     storage.put(f"s3://{bucket}/batch/notes.txt", b"not an image")
 
     report = backend.batch(f"s3://{bucket}/batch/", out_uri=f"s3://{bucket}/results/", threshold=0.9)
@@ -50,7 +51,10 @@ def test_every_image_gets_a_record_and_a_bad_object_fails_alone(backend, staged,
     manifest = json.loads(storage.get(report.manifest_uri))
     assert report.manifest_uri.startswith(f"s3://{bucket}/results/")
     succeeded = manifest["ResultFiles"]["SUCCEEDED"]
-    assert [len(json.loads(storage.get(f"s3://{bucket}/{f['Key']}"))) for f in succeeded] == [2]  # two children
+    per_batch = batch_definition()["States"]["classifyImages"]["ItemBatcher"]["MaxItemsPerBatch"]
+    children = -(-71 // per_batch)  # 70 images and the text file, a child per batch
+    assert children > 1
+    assert [len(json.loads(storage.get(f"s3://{bucket}/{f['Key']}"))) for f in succeeded] == [children]
     assert json.loads(storage.get(report.summary_uri))["failures"] == [
         {"key": "batch/notes.txt", "error": "ModelError", "cause": report.failures[0].cause}]
     assert len(json.loads(storage.get(report.records_uri))) == 70
@@ -101,3 +105,24 @@ def test_summarize_counts_classes_passes_and_errors():
     assert summarize(records, failures, 0.9) == {
         "images": 5, "classified": 3, "per_class": {"bicycle": 2, "motorcycle": 1}, "passed": 2, "failed": 2,
         "threshold": 0.9, "errors": {"ModelError": 1, "NoSuchObject": 1}}
+
+
+def test_concurrent_reads_keep_their_threads_across_batches_and_fail_keys_alone():
+    """The readers' threads (and so their kept-alive connections) serve every batch, not one each."""
+    threads, lock = set(), threading.Lock()
+
+    def get(bucket: str, key: str) -> bytes:
+        with lock:
+            threads.add(threading.get_ident())
+        if key.startswith("missing"):
+            raise KeyError(key)
+        return f"{bucket}/{key}".encode()
+
+    with ConcurrentReads(get, 3) as read:
+        batches = [read("b", [f"k{batch}-{n}" for n in range(8)] + [f"missing{batch}"]) for batch in range(5)]
+    for batch, bodies in enumerate(batches):
+        assert bodies[:8] == [f"b/k{batch}-{n}".encode() for n in range(8)]  # in the keys' order
+        assert isinstance(bodies[8], KeyError) and bodies[8].args == (f"missing{batch}",)
+    assert 1 <= len(threads) <= 3  # a pool per batch would have started up to 15
+    with pytest.raises(RuntimeError, match="shutdown"):
+        read("b", ["after-close"])
