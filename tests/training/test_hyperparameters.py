@@ -44,12 +44,15 @@ def test_sagemaker_form_is_strings_and_round_trips():
 
 def test_scones_local_settings_stay_out_of_sagemakers_form_and_round_trip_in_the_full_one():
     hp = Hyperparameters.local_default(800)
-    assert (hp.lr_schedule, hp.label_smoothing, hp.mirror_average) == ("cosine", 0.1, 1)
+    assert (hp.lr_schedule, hp.label_smoothing, hp.mirror_average) == ("cosine", 0.0, 1)
     assert not set(LOCAL_ONLY) & set(hp.to_sagemaker())
     assert {name: hp.to_mapping()[name] for name in LOCAL_ONLY} == {
-        "lr_schedule": "cosine", "label_smoothing": "0.1", "mirror_average": "1"}
+        "lr_schedule": "cosine", "label_smoothing": "0.0", "mirror_average": "1"}
     assert Hyperparameters.from_mapping(hp.to_mapping()) == hp
     assert hp.with_overrides({"epochs": "5"}) == hp.replace(epochs=5)  # overrides keep the local settings
+    smoothed = hp.with_overrides({"label_smoothing": "0.1"})
+    assert (smoothed.label_smoothing, smoothed.to_mapping()["label_smoothing"]) == (0.1, "0.1")
+    assert Hyperparameters.from_mapping(smoothed.to_mapping()) == smoothed
 
 
 def test_sagemaker_support_refuses_scones_local_settings_by_name():
