@@ -80,7 +80,7 @@ def main() -> None:
         storage.put_many({f"s3://{BUCKET}/real/{n:03d}.png": body for n, body in enumerate(real_images(REAL_IMAGES))})
         storage.put_many({f"s3://{BUCKET}/generated/{n:05d}.png": body for n, body in enumerate(generated)})
         print(f"staged {REAL_IMAGES} real and {len(generated)} generated PNGs to {storage.endpoint_url}")
-        timed_batch(backend, "real/")  # warm-up: binds the batch-64 executor
+        timed_batch(backend, "real/")  # warm-up: binds the executors for its batch sizes
         runs = [("200 real vehicle PNGs", "real/"), (f"{len(generated)} generated PNGs", "generated/")]
         results = [(label, *timed_batch(backend, prefix)) for label, prefix in runs]
     peer_after, _ = bare_throughput(tarball, generated[:256], args.seconds)

@@ -76,7 +76,7 @@ class ConcurrentReads:
 
     The threads outlive each batch, so whatever a ``get`` keeps per thread (a
     kept-alive connection) serves every batch of a run: a pool made per batch
-    paid for new threads and new connections 64 objects at a time. Use it as
+    paid for new threads and new connections for every batch. Use it as
     a context manager, or :meth:`close` it, to let the threads go.
     """
 

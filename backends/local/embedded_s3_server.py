@@ -26,6 +26,10 @@ import os
 import sys
 import threading
 
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
+from waitress.server import create_server
+
 # moto's work holds the interpreter lock, so more threads than this buy nothing on a laptop; they
 # let a slow request (a large PUT) not hold up the GETs behind it.
 SERVER_THREADS = 8
@@ -52,41 +56,35 @@ def make_quiet_server(host: str, port: int, app):
     return make_server(host, port, app, threaded=True, request_handler=QuietHandler)
 
 
-def make_s3_server(host: str, port: int):
-    """moto's S3 app on a waitress server bound to ``host``:``port`` (0: a free port); call ``run()`` to serve."""
-    from waitress.server import create_server
-
-    logging.getLogger("waitress").setLevel(logging.ERROR)  # no per-request or queue-depth chatter
-    server = create_server(moto_s3_app(), host=host, port=port, threads=SERVER_THREADS,
-                           connection_limit=CONNECTION_LIMIT, asyncore_use_poll=True)
-    server.channel_class = _channel_answering_bodiless_expect()
-    return server
-
-
-def _channel_answering_bodiless_expect():
-    """waitress's channel, but a request with ``Expect: 100-continue`` and no body is served at once.
+class _BodilessExpectParser(HTTPRequestParser):
+    """waitress's parser, but a request with ``Expect: 100-continue`` and no body is complete with its headers.
 
     botocore sends ``Expect: 100-continue`` with every PutObject, an empty
     one included (``Content-Length: 0``). waitress 3.0.2 answers such a
     request's headers with ``100 Continue`` and marks it incomplete again,
     to wait for a body that has already ended, so the request is never
     served and the client times out. There being nothing to continue, the
-    parser here forgets the expectation and the request is complete with its
-    headers, as RFC 9110 allows (a server need not send 100 for no content).
+    expectation is dropped, as RFC 9110 allows (a server need not send 100
+    for no content).
     """
-    from waitress.channel import HTTPChannel
-    from waitress.parser import HTTPRequestParser
 
-    class Parser(HTTPRequestParser):
-        def parse_header(self, header_plus):
-            super().parse_header(header_plus)
-            if not self.chunked and self.content_length == 0:
-                self.expect_continue = False
+    def parse_header(self, header_plus):
+        super().parse_header(header_plus)
+        if not self.chunked and self.content_length == 0:
+            self.expect_continue = False
 
-    class Channel(HTTPChannel):
-        parser_class = Parser
 
-    return Channel
+class _Channel(HTTPChannel):
+    parser_class = _BodilessExpectParser
+
+
+def make_s3_server(host: str, port: int):
+    """moto's S3 app on a waitress server bound to ``host``:``port`` (0: a free port); call ``run()`` to serve."""
+    logging.getLogger("waitress").setLevel(logging.ERROR)  # no per-request or queue-depth chatter
+    server = create_server(moto_s3_app(), host=host, port=port, threads=SERVER_THREADS,
+                           connection_limit=CONNECTION_LIMIT, asyncore_use_poll=True)
+    server.channel_class = _Channel
+    return server
 
 
 def exit_when_parent_goes() -> None:

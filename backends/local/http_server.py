@@ -65,7 +65,7 @@ REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 406: "Not Acceptable
 class ServerLimits:
     """The bounds every connection and request lives within."""
 
-    workers: int = 64  # above the micro-batcher's 32 so a full batch can gather while another runs
+    workers: int = 64  # several micro-batches of 16 can gather while one runs
     max_connections: int = 4096
     idle_timeout_seconds: float = 5.0
     request_timeout_seconds: float = 30.0
