@@ -113,7 +113,7 @@ def test_concurrent_reads_keep_their_threads_across_batches_and_fail_keys_alone(
 
     def get(bucket: str, key: str) -> bytes:
         with lock:
-            threads.add(threading.get_ident())
+            threads.add(threading.current_thread())  # the Thread itself: an ident is reused once its thread ends
         if key.startswith("missing"):
             raise KeyError(key)
         return f"{bucket}/{key}".encode()
