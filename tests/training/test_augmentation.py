@@ -49,6 +49,43 @@ def test_every_level_keeps_shape_and_type_and_is_seeded(images):
         assert np.array_equal(first, training.augment(images, kind, np.random.RandomState(5)))
 
 
+pixel = st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255))
+
+
+@given(st.lists(pixel, min_size=1, max_size=12))
+def test_hls_of_every_pixel_is_colorsys_in_opencv_units(pixels):
+    images = np.array(pixels, dtype=np.uint8).reshape(1, 1, len(pixels), 3)
+    hls = training.rgb_to_hls(images)[0, 0]
+    for (r, g, b), got in zip(pixels, hls):
+        h, l, s = colorsys.rgb_to_hls(r / 255, g / 255, b / 255)
+        hue_gap = abs(got[0] - h * 180) % 180  # hue is a circle: 0 and 180 are the same
+        assert min(hue_gap, 180 - hue_gap) < 1e-2
+        np.testing.assert_allclose(got[1:], [l * 255, s * 255], atol=1e-3)
+
+
+@given(st.integers(0, 3), st.lists(st.tuples(st.integers(-3, 10), st.integers(-3, 8)), min_size=1, max_size=20))
+def test_bilinear_reads_whole_pixels_exactly_and_the_fill_outside(seed, points):
+    images = np.random.RandomState(seed).randint(0, 256, (2, 6, 8, 3)).astype(np.uint8)
+    xs = np.array([x for x, _ in points], dtype=np.float64)
+    ys = np.array([y for _, y in points], dtype=np.float64)
+    out = training._bilinear(images, np.tile(xs, (2, 1, 1)), np.tile(ys, (2, 1, 1)))
+    for n in range(2):
+        for k, (x, y) in enumerate(points):
+            inside = 0 <= x < 8 and 0 <= y < 6
+            expected = images[n, y, x] if inside else [training.FILL_VALUE] * 3
+            assert list(out[n, 0, k]) == list(expected), (n, x, y)
+
+
+def test_bilinear_blends_neighbours_by_distance():
+    images = np.zeros((1, 2, 2, 3), dtype=np.uint8)
+    images[0, :, 1] = 200  # right column bright
+    out = training._bilinear(images, np.array([[[0.25, 0.5], [0.75, 0.0]]]), np.array([[[0.0, 1.0], [0.5, 0.5]]]))
+    assert out[0, :, :, 0].tolist() == [[50, 100], [150, 0]]
+    # Past the edge: half a pixel out blends with the fill (127), a pixel and a half out is all fill.
+    out = training._bilinear(images, np.array([[[1.5, -1.5], [0.0, 7.25]]]), np.array([[[0.0, 0.0], [-1.5, 0.0]]]))
+    assert out[0, :, :, 0].tolist() == [[164, 127], [127, 127]]  # 164 = (200 + 127) / 2, rounded up
+
+
 def test_affine_warp_keeps_the_centre_and_fills_outside():
     flat = np.full((8, 32, 32, 3), 200, dtype=np.uint8)
     out = training.random_affine(flat, np.random.RandomState(0))
