@@ -330,9 +330,10 @@ class Hyperparameters:
 
         ResNet-20 (the CIFAR family, 0.27M weights) instead of ResNet-152
         (58M): on 800 training images it matched or beat every deeper or wider
-        network tried at a fraction of the time. Random crop + mirror and
-        stronger weight decay keep 800 images from being learnt by heart; a
-        cosine schedule over 80 epochs ends at its best epoch; the mirror
+        network tried at a fraction of the time. The algorithm's strongest
+        augmentation (crop + mirror, colour shifts, rotation, shear and aspect)
+        and stronger weight decay keep 800 images from being learnt by heart;
+        a cosine schedule over 80 epochs ends at its best epoch; the mirror
         average in the exported graph adds the rest. The README gives the
         measurements behind each value, and why there is no label smoothing.
         """
@@ -346,7 +347,7 @@ class Hyperparameters:
             learning_rate=0.1,
             momentum=0.9,
             weight_decay=0.001,
-            augmentation_type="crop",
+            augmentation_type="crop_color_transform",
             lr_schedule="cosine",
             mirror_average=1,
         )
