@@ -242,9 +242,11 @@ class Hyperparameters:
       then fails far more images for no gain in accuracy (see the README);
     - ``mirror_average``: 1 builds test-time left–right flip averaging into the
       exported graph (see ``network.export_symbol``); still one symbol, served
-      unchanged. ``momentum`` defaults to 0.9 as the current guide
-    says; older containers print "momentum: 0.9" in their parameter log even
-    when given 0, so the effective value is the same.
+      unchanged.
+
+    ``momentum`` defaults to 0.9 as the current guide says; older containers
+    print "momentum: 0.9" in their parameter log even when given 0, so the
+    effective value is the same.
     """
 
     num_classes: int

@@ -51,6 +51,11 @@ from scones.training_log import TRAIN_ACCURACY, EpochMetrics, format_best_model,
 # SageMaker's rule for training job names.
 JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 
+# weight_decay applies to parameters with these suffixes only: the algorithm trains with mxnet's
+# Module.fit, whose optimizer is given the parameter names and then exempts the rest (BatchNorm
+# betas, fc_bias: Optimizer.set_wd_mult). Gluon's Trainer knows no names and would decay everything.
+DECAYED_SUFFIXES = ("_weight", "_gamma")
+
 # Augmentation: augmentation_type → mxnet's set_data_aug_level (1 crop+mirror, 2 + HSL, 3 + affine).
 AUGMENTATION_LEVELS = {None: 0, "crop": 1, "crop_color": 2, "crop_color_transform": 3}
 PAD_SIZE = 4  # mxnet's CIFAR recipe pads 4 pixels before the random crop
@@ -443,7 +448,11 @@ def prepared_network(hyperparameters: Hyperparameters, seed: int) -> tuple[netwo
     net = network.build_network(hyperparameters.num_layers, hyperparameters.num_classes, hyperparameters.image_shape)
     network.initialize(net)
     net.hybridize(static_alloc=True, static_shape=True)
-    return net, gluon.Trainer(net.collect_params(), hyperparameters.optimizer, optimizer_params(hyperparameters))
+    params = net.collect_params()
+    for name in params:
+        if not name.endswith(DECAYED_SUFFIXES):
+            params[name].wd_mult = 0.0
+    return net, gluon.Trainer(params, hyperparameters.optimizer, optimizer_params(hyperparameters))
 
 
 def train_network(
