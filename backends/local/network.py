@@ -21,6 +21,7 @@ the course's 32×32 images.)
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -233,13 +234,29 @@ def export_symbol(net: ResNet, *, mirror_average: bool = False) -> mx.sym.Symbol
     """
     data = mx.sym.var(DATA_NAME)
     if not mirror_average:
-        return mx.sym.SoftmaxOutput(net(data), name=OUTPUT_NAME)
+        return _bare_variables(mx.sym.SoftmaxOutput(net(data), name=OUTPUT_NAME))
     normalised = net.normalise(mx.sym, data)
     both = mx.sym.concat(normalised, mx.sym.flip(normalised, axis=3, name="mirror"), dim=0, name="mirror_concat")
     probabilities = mx.sym.softmax(net.from_normalised(mx.sym, both), axis=1, name="mirror_softmax")
     pairs = mx.sym.reshape(probabilities, shape=(-4, 2, -1, -2), name="mirror_pairs")  # (2, N, classes)
     mean = mx.sym.mean(pairs, axis=0, name="mirror_mean")
-    return mx.sym.SoftmaxOutput(mx.sym.log(mean, name="mirror_log"), name=OUTPUT_NAME)
+    return _bare_variables(mx.sym.SoftmaxOutput(mx.sym.log(mean, name="mirror_log"), name=OUTPUT_NAME))
+
+
+def _bare_variables(symbol: mx.sym.Symbol) -> mx.sym.Symbol:
+    """``symbol`` with its variables declared bare, as resnet.py's are.
+
+    Gluon's variables carry its training settings (``__shape__``, ``__init__``,
+    ``__lr_mult__``, ``__wd_mult__``, …). A ``Module`` that trained from the
+    artifact, as the algorithm's incremental training does, would obey those
+    multipliers instead of deciding by name as it does for SageMaker's own
+    symbol; bare, the artifact's graph is the algorithm's node for node.
+    """
+    graph = json.loads(symbol.tojson())
+    for node in graph["nodes"]:
+        if node["op"] == "null":
+            node.pop("attrs", None)
+    return mx.sym.load_json(json.dumps(graph))
 
 
 def export_params(net: ResNet, symbol: mx.sym.Symbol) -> bytes:

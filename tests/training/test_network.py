@@ -46,6 +46,18 @@ def test_symbol_takes_raw_pixels_normalises_in_graph_and_ends_in_softmax():
     assert symbol.list_auxiliary_states()[:2] == ["bn_data_moving_mean", "bn_data_moving_var"]
 
 
+@pytest.mark.parametrize("mirror_average", [False, True])
+def test_variables_are_declared_bare_as_resnet_py_declares_them(mirror_average):
+    net, _ = exported(20, (3, 32, 32))
+    for name, parameter in net.collect_params().items():  # Gluon records these on its variables
+        if name.endswith("_beta"):
+            parameter.wd_mult = 0.0
+    symbol = network.export_symbol(net, mirror_average=mirror_average)
+    variables = [node for node in json.loads(symbol.tojson())["nodes"] if node["op"] == "null"]
+    assert [node["name"] for node in variables][:4] == ["data", "bn_data_gamma", "bn_data_beta", "bn_data_moving_mean"]
+    assert [node for node in variables if "attrs" in node] == []
+
+
 def test_large_images_get_the_imagenet_stem():
     _, symbol = exported(18, (3, 64, 64))
     operators = [node["name"] for node in json.loads(symbol.tojson())["nodes"] if node["op"] != "null"]
