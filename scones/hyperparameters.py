@@ -348,7 +348,7 @@ class Hyperparameters:
             mini_batch_size=64,
             learning_rate=0.1,
             momentum=0.9,
-            weight_decay=0.001,
+            weight_decay=0.003,
             augmentation_type="crop_color_transform",
             lr_schedule="cosine",
             mirror_average=1,
