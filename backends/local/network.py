@@ -233,14 +233,16 @@ def export_symbol(net: ResNet, *, mirror_average: bool = False) -> mx.sym.Symbol
     and by the local endpoint, at twice the compute per image.
     """
     data = mx.sym.var(DATA_NAME)
-    if not mirror_average:
-        return _bare_variables(mx.sym.SoftmaxOutput(net(data), name=OUTPUT_NAME))
-    normalised = net.normalise(mx.sym, data)
-    both = mx.sym.concat(normalised, mx.sym.flip(normalised, axis=3, name="mirror"), dim=0, name="mirror_concat")
-    probabilities = mx.sym.softmax(net.from_normalised(mx.sym, both), axis=1, name="mirror_softmax")
-    pairs = mx.sym.reshape(probabilities, shape=(-4, 2, -1, -2), name="mirror_pairs")  # (2, N, classes)
-    mean = mx.sym.mean(pairs, axis=0, name="mirror_mean")
-    return _bare_variables(mx.sym.SoftmaxOutput(mx.sym.log(mean, name="mirror_log"), name=OUTPUT_NAME))
+    if mirror_average:
+        normalised = net.normalise(mx.sym, data)
+        both = mx.sym.concat(normalised, mx.sym.flip(normalised, axis=3, name="mirror"), dim=0,
+                             name="mirror_concat")
+        probabilities = mx.sym.softmax(net.from_normalised(mx.sym, both), axis=1, name="mirror_softmax")
+        pairs = mx.sym.reshape(probabilities, shape=(-4, 2, -1, -2), name="mirror_pairs")  # (2, N, classes)
+        scores = mx.sym.log(mx.sym.mean(pairs, axis=0, name="mirror_mean"), name="mirror_log")
+    else:
+        scores = net(data)
+    return _bare_variables(mx.sym.SoftmaxOutput(scores, name=OUTPUT_NAME))
 
 
 def _bare_variables(symbol: mx.sym.Symbol) -> mx.sym.Symbol:
